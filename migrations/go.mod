@@ -1,0 +1,3 @@
+module crawlspace.dev/migrations
+
+go 1.26.0
