@@ -43,24 +43,37 @@ func Duration(fs *flag.FlagSet, getenv func(string) string, p *time.Duration, na
 }
 
 // List defines a repeatable flag collecting comma-separated values, with
-// its environment fallback named env.
+// its environment fallback named env. The value already in *p is the
+// default; the environment replaces it, and the first use of the flag
+// replaces both.
 func List(fs *flag.FlagSet, getenv func(string) string, p *[]string, name, env, usage string) {
 	if v := getenv(env); v != "" {
 		*p = splitList(v)
 	}
-	fs.Var((*listValue)(p), name, usage+" (env "+env+")")
+	fs.Var(&listValue{p: p}, name, usage+" (env "+env+")")
 }
 
-type listValue []string
+type listValue struct {
+	p   *[]string
+	set bool
+}
 
-func (l *listValue) String() string { return strings.Join(*l, ",") }
+func (l *listValue) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ",")
+}
 
 func (l *listValue) Set(s string) error {
 	items := splitList(s)
 	if len(items) == 0 {
 		return fmt.Errorf("empty list")
 	}
-	*l = append(*l, items...)
+	if !l.set {
+		*l.p, l.set = nil, true
+	}
+	*l.p = append(*l.p, items...)
 	return nil
 }
 

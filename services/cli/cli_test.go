@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestRunRejectsBadCommandLines(t *testing.T) {
+	getenv := func(string) string { return "" }
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"unknown command", []string{"frobnicate"}},
+		{"scan without references", []string{"scan", "--pg-url", "postgres://x/y"}},
+		{"scan with an unknown format", []string{"scan", "--format", "xml", "a:1"}},
+		{"unknown flag", []string{"crawler", "--no-such-flag"}},
+		{"notices load without a list", []string{"notices", "load"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errs bytes.Buffer
+			err := Run(t.Context(), tt.args, getenv, &out, &errs)
+			if !errors.Is(err, errUsage) {
+				t.Errorf("Run(%q) = %v, want a usage error", tt.args, err)
+			}
+		})
+	}
+}
+
+func TestRunWithoutDatabaseSaysSo(t *testing.T) {
+	err := Run(t.Context(), []string{"scan", "a:1"}, func(string) string { return "" },
+		&bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--pg-url") {
+		t.Errorf("scan without a database: %v, want an error naming --pg-url", err)
+	}
+}
+
+func TestHelpListsEveryStage(t *testing.T) {
+	var out bytes.Buffer
+	if err := Run(t.Context(), nil, func(string) string { return "" }, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"collector", "crawler", "notices", "matcher", "compliance", "all",
+		"scan", "migrate"} {
+		if !strings.Contains(out.String(), "  "+c+" ") {
+			t.Errorf("help does not list %s:\n%s", c, out.String())
+		}
+	}
+}

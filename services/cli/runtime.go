@@ -1,0 +1,195 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"golang.org/x/sync/errgroup"
+
+	"crawlspace.dev/services/compliance"
+	"crawlspace.dev/services/crawler"
+	"crawlspace.dev/services/matcher"
+	"crawlspace.dev/services/notices"
+	"crawlspace.dev/services/platform/bus"
+	"crawlspace.dev/services/platform/config"
+	"crawlspace.dev/services/platform/store"
+	"crawlspace.dev/services/platform/telemetry"
+)
+
+// runtime is what a running subcommand holds open: the database pool, the
+// NATS connection (and the embedded server, when there is one), and the
+// metrics.
+type runtime struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	pool    *pgxpool.Pool
+	srv     *server.Server
+	nc      *nats.Conn
+	bus     *bus.Bus
+	metrics *telemetry.Metrics
+}
+
+// newLogger builds the process's one handler: text on a terminal, JSON
+// elsewhere, unless the config says which.
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	format := cfg.LogFormat
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// open connects to PostgreSQL (migrating when asked) and to NATS: the
+// server at cfg.NATSURL, or else an embedded one storing its streams in
+// cfg.DataDir and listening on listen ("" for in-process only).
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, listen string) (*runtime, error) {
+	if cfg.PGURL == "" {
+		return nil, errors.New("no database: set --pg-url or CRAWLSPACE_PG_URL")
+	}
+	r := &runtime{cfg: cfg, log: log, metrics: telemetry.New()}
+	pool, err := store.Open(ctx, cfg.PGURL)
+	if err != nil {
+		return nil, err
+	}
+	r.pool = pool
+	if cfg.Migrate {
+		if err := store.Migrate(ctx, pool); err != nil {
+			r.close()
+			return nil, err
+		}
+	}
+	if err := r.connect(listen); err != nil {
+		r.close()
+		return nil, err
+	}
+	if r.bus, err = bus.New(r.nc, bus.Options{}); err != nil {
+		r.close()
+		return nil, err
+	}
+	if err := r.bus.Declare(ctx); err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *runtime) connect(listen string) error {
+	if r.cfg.NATSURL != "" {
+		nc, err := bus.Connect(r.cfg.NATSURL)
+		r.nc = nc
+		return err
+	}
+	dir := filepath.Join(r.cfg.DataDir, "nats")
+	srv, err := bus.Embedded(dir, listen)
+	if err != nil {
+		return err
+	}
+	r.srv = srv
+	r.log.Info("embedded nats started", "dir", dir, "listen", listen)
+	r.nc, err = bus.ConnectEmbedded(srv)
+	return err
+}
+
+func (r *runtime) close() {
+	if r.nc != nil {
+		_ = r.nc.Drain()
+	}
+	if r.srv != nil {
+		r.srv.Shutdown()
+		r.srv.WaitForShutdown()
+	}
+	if r.pool != nil {
+		r.pool.Close()
+	}
+}
+
+// consume runs one durable consumer for a stage until ctx is done.
+func (r *runtime) consume(ctx context.Context, stage, durable, subject string, h bus.Handler) error {
+	return r.bus.Consume(ctx, bus.ConsumerConfig{
+		Durable:     durable,
+		Subject:     subject,
+		Workers:     r.cfg.Workers,
+		MaxAttempts: r.cfg.MaxAttempts,
+		Backoff:     r.cfg.Backoff(),
+		Metrics:     r.metrics.Stage(stage),
+		Failures:    store.Failures{Pool: r.pool},
+		Logger:      r.log.With("component", stage),
+	}, h)
+}
+
+// stageOptions holds the flags of the stages that have their own.
+type stageOptions struct {
+	noticesDSA      []string
+	noticesInterval string
+}
+
+// startStage starts the named stage's consumers on g.
+func (r *runtime) startStage(ctx context.Context, g *errgroup.Group, name string, so *stageOptions) error {
+	log := r.log.With("component", name)
+	switch name {
+	case "crawler":
+		st := crawler.New(r.pool, r.bus, crawler.Options{
+			Logger: log, InsecureRegistries: r.cfg.InsecureRegistries,
+		})
+		g.Go(func() error { return r.consume(ctx, name, "crawler", "image.named", st.HandleNamed) })
+	case "matcher":
+		st := matcher.New(r.pool, r.bus, matcher.Options{Logger: log})
+		g.Go(func() error {
+			return r.consume(ctx, name, "matcher-images", "image.crawled", st.HandleCrawled)
+		})
+		g.Go(func() error {
+			return r.consume(ctx, name, "matcher-notices", "notice.parsed", st.HandleNotice)
+		})
+	case "compliance":
+		st := compliance.New(r.pool, r.bus, compliance.Options{Logger: log})
+		g.Go(func() error { return r.consume(ctx, name, "compliance", "image.crawled", st.HandleCrawled) })
+	case "notices":
+		opts, err := so.notices(log)
+		if err != nil {
+			return err
+		}
+		st := notices.New(r.pool, r.bus, opts)
+		g.Go(func() error { return st.Run(ctx) })
+	default:
+		return fmt.Errorf("unknown stage %q", name)
+	}
+	return nil
+}
+
+// serveHTTP serves metrics and health on cfg.HTTPAddr under g.
+func (r *runtime) serveHTTP(ctx context.Context, g *errgroup.Group) error {
+	ln, err := net.Listen("tcp", r.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", r.cfg.HTTPAddr, err)
+	}
+	r.log.Info("serving metrics and health", "addr", ln.Addr().String())
+	g.Go(func() error {
+		return telemetry.Serve(ctx, ln, r.metrics, r.pool.Ping, func(context.Context) error {
+			if !r.nc.IsConnected() {
+				return errors.New("nats disconnected")
+			}
+			return nil
+		})
+	})
+	return nil
+}

@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"crawlspace.dev/services/notices"
+	"crawlspace.dev/services/platform/config"
+	"crawlspace.dev/services/platform/store"
+)
+
+// defaultDSAList is the Debian security tracker's DSA list.
+const defaultDSAList = "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/DSA/list"
+
+// parse parses the shared flags and those extra adds, and validates them.
+func parse(env Env, name string, extra func(fs *flag.FlagSet)) (*config.Config, []string, error) {
+	cfg := &config.Config{}
+	fs := config.NewFlagSet("crawlspace "+name, env.Stderr)
+	cfg.Register(fs, env.Getenv)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(env.Args); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return cfg, fs.Args(), nil
+}
+
+func (so *stageOptions) register(fs *flag.FlagSet, getenv func(string) string) {
+	so.noticesDSA = []string{defaultDSAList}
+	config.List(fs, getenv, &so.noticesDSA, "notices-dsa", "CRAWLSPACE_NOTICES_DSA",
+		"DSA-format list (file or URL) the notices stage syncs; \"none\" for none")
+	config.Str(fs, getenv, &so.noticesInterval, "notices-interval", "6h",
+		"time between notice syncs")
+}
+
+// notices returns the notices stage's options from the flags.
+func (so *stageOptions) notices(log *slog.Logger) (notices.Options, error) {
+	interval, err := time.ParseDuration(so.noticesInterval)
+	if err != nil || interval <= 0 {
+		return notices.Options{}, fmt.Errorf("notices-interval %q: want a positive duration",
+			so.noticesInterval)
+	}
+	// An empty, non-nil list means no sources; nil would mean the default.
+	opts := notices.Options{Logger: log, Interval: interval, Sources: []notices.Source{}}
+	for _, loc := range so.noticesDSA {
+		if loc != "none" {
+			opts.Sources = append(opts.Sources, notices.Source{Source: "dsa", Location: loc})
+		}
+	}
+	return opts, nil
+}
+
+// runStages runs the named stages, with the HTTP server, until ctx is done.
+func runStages(ctx context.Context, env Env, name string, stages []string, listen bool) error {
+	var so stageOptions
+	cfg, _, err := parse(env, name, func(fs *flag.FlagSet) { so.register(fs, env.Getenv) })
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, env.Stderr)
+	addr := ""
+	if listen {
+		addr = cfg.NATSListen
+	}
+	r, err := open(ctx, cfg, log, addr)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+
+	g, gctx := errgroup.WithContext(ctx)
+	if err := r.serveHTTP(gctx, g); err != nil {
+		return err
+	}
+	for _, s := range stages {
+		if err := r.startStage(gctx, g, s, &so); err != nil {
+			return err
+		}
+	}
+	log.Info("stages running", "stages", strings.Join(stages, ","))
+	err = g.Wait()
+	log.Info("stages stopped")
+	return err
+}
+
+func runAll(ctx context.Context, env Env) error {
+	return runStages(ctx, env, "all", []string{"crawler", "notices", "matcher", "compliance"}, true)
+}
+
+func stageCommand(stage string) func(context.Context, Env) error {
+	return func(ctx context.Context, env Env) error {
+		return runStages(ctx, env, stage, []string{stage}, false)
+	}
+}
+
+func runMigrate(ctx context.Context, env Env) error {
+	cfg, _, err := parse(env, "migrate", nil)
+	if err != nil {
+		return err
+	}
+	if cfg.PGURL == "" {
+		return fmt.Errorf("no database: set --pg-url or CRAWLSPACE_PG_URL")
+	}
+	pool, err := store.Open(ctx, cfg.PGURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := store.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "schema is up to date")
+	return nil
+}
+
+// runNotices runs the notices stage, or `notices load` for one list.
+func runNotices(ctx context.Context, env Env) error {
+	if len(env.Args) > 0 && env.Args[0] == "load" {
+		env.Args = env.Args[1:]
+		return runNoticesLoad(ctx, env)
+	}
+	return runStages(ctx, env, "notices", []string{"notices"}, false)
+}
+
+func runNoticesLoad(ctx context.Context, env Env) error {
+	var source string
+	cfg, args, err := parse(env, "notices load", func(fs *flag.FlagSet) {
+		fs.StringVar(&source, "source", "dsa", "list format: dsa (Debian DSA or DLA list)")
+	})
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		return fmt.Errorf("%w: notices load needs a FILE or URL", errUsage)
+	}
+	log := newLogger(cfg, env.Stderr)
+	r, err := open(ctx, cfg, log, "")
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	st := notices.New(r.pool, r.bus, notices.Options{Logger: log.With("component", "notices")})
+	for _, loc := range args {
+		res, err := st.Load(ctx, source, loc)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s: %s\n", loc, res)
+	}
+	return nil
+}
+
+// runCollector publishes the names given as arguments. Docker Hub and
+// registry catalogs are not walked yet.
+func runCollector(ctx context.Context, env Env) error {
+	cfg, refs, err := parse(env, "collector", nil)
+	if err != nil {
+		return err
+	}
+	if len(refs) == 0 {
+		return fmt.Errorf("%w: collector needs image references", errUsage)
+	}
+	log := newLogger(cfg, env.Stderr)
+	r, err := open(ctx, cfg, log, "")
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	run := newRunID()
+	for _, ref := range splitRefs(refs) {
+		if err := publishNamed(ctx, r, run, ref); err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, ref)
+	}
+	return nil
+}

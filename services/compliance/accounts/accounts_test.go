@@ -1,0 +1,103 @@
+package accounts_test
+
+import (
+	"os"
+	"testing"
+
+	"crawlspace.dev/services/platform/fixtures"
+
+	"github.com/google/go-cmp/cmp"
+
+	"crawlspace.dev/services/compliance/accounts"
+)
+
+// TestAlpine reads the real /etc of alpine:3.10, whose shadow has no
+// hashes: root is "root:!::0:::::", locked and not empty.
+func TestAlpine(t *testing.T) {
+	passwd := read(t, fixtures.Path(t, "configs/alpine-3.10.4-etc/passwd"))
+	shadow := read(t, fixtures.Path(t, "configs/alpine-3.10.4-etc/shadow"))
+	got := accounts.Parse(passwd, shadow)
+	if len(got) != 28 {
+		t.Fatalf("got %d accounts, want 28", len(got))
+	}
+	want := accounts.Account{Name: "root", UID: 0, Shell: "/bin/ash", State: accounts.Locked,
+		Line: 1}
+	if diff := cmp.Diff(want, got[0]); diff != "" {
+		t.Errorf("root (-want +got):\n%s", diff)
+	}
+	for _, a := range got {
+		if a.State != accounts.Locked {
+			t.Errorf("%s is %s, want locked", a.Name, a.State)
+		}
+	}
+	if n := got[len(got)-1]; n.Name != "nobody" || n.UID != 65534 {
+		t.Errorf("last account = %+v, want nobody 65534", n)
+	}
+}
+
+func TestStates(t *testing.T) {
+	tests := []struct {
+		name   string
+		passwd string
+		shadow string
+		want   accounts.State
+	}{
+		{"redacted empty", "u:x:1000:1000::/home/u:/bin/sh", "u::19000:0:99999:7:::",
+			accounts.Empty},
+		{"redacted locked", "u:x:1000:1000::/home/u:/bin/sh", "u:!:19000::::::", accounts.Locked},
+		{"redacted star", "u:x:1000:1000::/home/u:/bin/sh", "u:*:19000::::::", accounts.Locked},
+		{"redacted hash", "u:x:1000:1000::/home/u:/bin/sh", "u:<hashed>:19000::::::",
+			accounts.Hashed},
+		{"raw hash", "u:x:1000:1000::/home/u:/bin/sh", "u:$6$salt$abc:19000::::::",
+			accounts.Hashed},
+		{"raw locked hash", "u:x:1000:1000::/home/u:/bin/sh", "u:!$6$salt$abc:19000::::::",
+			accounts.Locked},
+		{"passwd empty no shadow", "u::1000:1000::/home/u:/bin/sh", "", accounts.Empty},
+		{"passwd empty wins over shadow", "u::1000:1000::/home/u:/bin/sh",
+			"u:<hashed>:19000::::::", accounts.Empty},
+		{"passwd x without shadow entry", "u:x:1000:1000::/home/u:/bin/sh", "", accounts.Locked},
+		{"passwd star", "u:*:1000:1000::/home/u:/bin/sh", "", accounts.Locked},
+		{"passwd hash", "u:abcdefgh:1000:1000::/home/u:/bin/sh", "", accounts.Hashed},
+		{"crlf", "u:x:1000:1000::/home/u:/bin/sh\r\n", "u::1::::::\r\n", accounts.Empty},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := accounts.Parse(tt.passwd, tt.shadow)
+			if len(got) != 1 {
+				t.Fatalf("got %d accounts, want 1", len(got))
+			}
+			if got[0].State != tt.want {
+				t.Errorf("state = %s, want %s", got[0].State, tt.want)
+			}
+		})
+	}
+}
+
+func TestSkipsMalformed(t *testing.T) {
+	got := accounts.Parse("# comment\nshort:x:1\n\nok:x:7:7::/:/bin/sh\n", "")
+	if len(got) != 1 || got[0].Name != "ok" || got[0].Line != 4 {
+		t.Errorf("accounts = %+v, want only ok at line 4", got)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("root:x:0:0:root:/root:/bin/sh\n", "root:!::0:::::\n")
+	f.Fuzz(func(t *testing.T, passwd, shadow string) {
+		for _, a := range accounts.Parse(passwd, shadow) {
+			switch a.State {
+			case accounts.Empty, accounts.Locked, accounts.Hashed:
+			default:
+				t.Errorf("account %q has state %q", a.Name, a.State)
+			}
+		}
+	})
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,195 @@
+package crawler_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"crawlspace.dev/services/crawler"
+	"crawlspace.dev/services/crawler/osrelease"
+	"crawlspace.dev/services/platform/bus"
+	"crawlspace.dev/services/platform/bus/bustest"
+	"crawlspace.dev/services/platform/store/storetest"
+)
+
+// testEnv returns the environment variable name, skipping the test outside
+// CI when it is unset and failing it under CI.
+func testEnv(t *testing.T, name, why string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set; %s", name, why)
+		}
+		t.Skipf("%s is not set; %s", name, why)
+	}
+	return v
+}
+
+// testImages returns CRAWLSPACE_TEST_IMAGES, the directory that
+// scripts/build-test-images.sh fills, checking that it holds the bookworm
+// artifacts.
+func testImages(t *testing.T) string {
+	t.Helper()
+	dir := testEnv(t, "CRAWLSPACE_TEST_IMAGES", "run scripts/build-test-images.sh and set it")
+	for _, p := range []string{"rootfs/bookworm/var/lib/dpkg/status", "oci/index.json",
+		"bookworm.docker-archive.tar"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Fatalf("test images incomplete (run scripts/build-test-images.sh): %v", err)
+		}
+	}
+	return dir
+}
+
+// installed lists the rootfs's installed packages as dpkg-query reports
+// them: "name arch version source-name source-version", sorted.
+func installed(t *testing.T, rootfs string) []string {
+	t.Helper()
+	format := "${db:Status-Status} ${Package} ${Architecture} ${Version} " +
+		"${source:Package} ${source:Version}\n"
+	cmd := exec.Command("dpkg-query", "--admindir="+filepath.Join(rootfs, "var/lib/dpkg"),
+		"-W", "-f", format)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("dpkg-query: %v", err)
+	}
+	var lines []string
+	for line := range strings.Lines(string(out)) {
+		if rest, ok := strings.CutPrefix(line, "installed "); ok {
+			lines = append(lines, strings.TrimSpace(rest))
+		}
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+func packageLines(pkgs []crawler.Package) []string {
+	var lines []string
+	for _, p := range pkgs {
+		lines = append(lines, strings.Join([]string{p.Name, p.Arch, p.Version,
+			p.SourceName, p.SourceVersion}, " "))
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+func TestCrawlBookworm(t *testing.T) {
+	dir := testImages(t)
+	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
+	want := installed(t, filepath.Join(dir, "rootfs/bookworm"))
+	if len(want) < 80 {
+		t.Fatalf("dpkg-query found %d installed packages in the rootfs, want a minbase", len(want))
+	}
+	refs := []string{
+		"docker://" + reg + "/test/debian:bookworm",
+		reg + "/test/debian:bookworm",
+		"oci:" + filepath.Join(dir, "oci") + ":bookworm",
+		"docker-archive:" + filepath.Join(dir, "bookworm.docker-archive.tar"),
+	}
+	opts := crawler.CrawlOptions{InsecureRegistries: []string{reg}}
+	for _, ref := range refs {
+		t.Run(ref, func(t *testing.T) {
+			img, err := crawler.Crawl(t.Context(), ref, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, packageLines(img.Packages)); diff != "" {
+				t.Errorf("packages differ from dpkg-query (-want +got):\n%s", diff)
+			}
+			wantOS := osrelease.OS{ID: "debian", VersionID: "12", Codename: "bookworm",
+				Name: "Debian GNU/Linux 12 (bookworm)"}
+			if diff := cmp.Diff(wantOS, img.OS); diff != "" {
+				t.Errorf("OS mismatch (-want +got):\n%s", diff)
+			}
+			checkBookworm(t, img)
+		})
+	}
+}
+
+// TestHandleNamedBookworm stores the real bookworm image, thousands of
+// files, through the stage.
+func TestHandleNamedBookworm(t *testing.T) {
+	dir := testImages(t)
+	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
+	pool, _ := storetest.New(t)
+	st := crawler.New(pool, bustest.New(t), crawler.Options{InsecureRegistries: []string{reg}})
+	ref := "docker://" + reg + "/test/debian:bookworm"
+	opts := crawler.CrawlOptions{InsecureRegistries: []string{reg}}
+	img, err := crawler.Crawl(t.Context(), ref, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(`{"ref": "` + ref + `", "runId": "bookworm"}`)
+	msg := &bus.Message{Subject: "image.named", Data: data, Attempt: 1}
+	if err := st.HandleNamed(t.Context(), msg); err != nil {
+		t.Fatal(err)
+	}
+	var files, pkgs int
+	var user string
+	err = pool.QueryRow(t.Context(), `SELECT
+		(SELECT count(*) FROM image_files WHERE image_digest = $1),
+		(SELECT count(*) FROM image_packages WHERE image_digest = $1),
+		(SELECT config->'config'->>'User' FROM images WHERE digest = $1)`, img.Digest).
+		Scan(&files, &pkgs, &user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := installed(t, filepath.Join(dir, "rootfs/bookworm"))
+	if files != len(img.Files) || pkgs != len(want) || user != "1000:1000" {
+		t.Errorf("stored %d files, %d packages, user %q; want %d, %d, 1000:1000",
+			files, pkgs, user, len(img.Files), len(want))
+	}
+}
+
+// checkBookworm asserts facts every crawl of the bookworm test image shares.
+func checkBookworm(t *testing.T, img *crawler.Image) {
+	t.Helper()
+	if !strings.HasPrefix(img.Digest, "sha256:") || img.Architecture != "amd64" {
+		t.Errorf("digest %q, architecture %q", img.Digest, img.Architecture)
+	}
+	if len(img.Layers) != 1 {
+		t.Errorf("got %d layers, want 1", len(img.Layers))
+	}
+	if img.Created == nil {
+		t.Error("no created time")
+	}
+	if !strings.Contains(string(img.Config), `"User":"1000:1000"`) {
+		t.Errorf("config lacks the user 1000:1000: %s", img.Config)
+	}
+	files := make(map[string]string)
+	for _, f := range img.Files {
+		files[f.Path] = string(f.Type) + " " + f.Link
+	}
+	checks := map[string]string{
+		"/etc/os-release":     "symlink ../usr/lib/os-release",
+		"/usr/lib/os-release": "file ",
+		"/etc/passwd":         "file ",
+		"/bin":                "symlink usr/bin",
+		"/usr/bin/passwd":     "file ",
+	}
+	for p, want := range checks {
+		if files[p] != want {
+			t.Errorf("%s: got %q, want %q", p, files[p], want)
+		}
+	}
+	if len(img.Files) < 5000 {
+		t.Errorf("got %d files, want the thousands of a minbase", len(img.Files))
+	}
+	for _, p := range []string{"/etc/os-release", "/usr/lib/os-release", "/etc/passwd",
+		"/etc/shadow"} {
+		if _, ok := img.ConfigFiles[p]; !ok {
+			t.Errorf("config file %s not captured", p)
+		}
+	}
+	if !strings.HasPrefix(img.ConfigFiles["/etc/passwd"], "root:x:0:0:root:/root:/bin/bash\n") {
+		t.Errorf("passwd starts %.40q", img.ConfigFiles["/etc/passwd"])
+	}
+	if !strings.HasPrefix(img.ConfigFiles["/etc/shadow"], "root:*:") {
+		t.Errorf("shadow starts %.40q", img.ConfigFiles["/etc/shadow"])
+	}
+}

@@ -1,0 +1,262 @@
+// Package ocitest writes real OCI image layouts for tests, from tar layers
+// the test describes, so that crawls go through the oci: transport.
+package ocitest
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Media types of layers and the manifest.
+const (
+	MediaTar      = "application/vnd.oci.image.layer.v1.tar"
+	MediaTarGzip  = "application/vnd.oci.image.layer.v1.tar+gzip"
+	MediaTarZstd  = "application/vnd.oci.image.layer.v1.tar+zstd"
+	mediaManifest = "application/vnd.oci.image.manifest.v1+json"
+	mediaConfig   = "application/vnd.oci.image.config.v1+json"
+)
+
+// Entry is one tar member. Type defaults to a regular file (or a directory
+// when Name ends in "/"); Mode defaults to 0644 for files, 0755 otherwise.
+type Entry struct {
+	Name     string
+	Type     byte
+	Body     string
+	Link     string
+	Mode     int64
+	UID, GID int
+}
+
+// Tar returns a tar stream of entries.
+func Tar(t testing.TB, entries ...Entry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		hdr := header(e)
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatalf("write tar header %s: %v", e.Name, err)
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			if _, err := tw.Write([]byte(e.Body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// header builds the tar header of e, filling defaults.
+func header(e Entry) *tar.Header {
+	hdr := &tar.Header{
+		Name: e.Name, Typeflag: e.Type, Linkname: e.Link, Mode: e.Mode,
+		Uid: e.UID, Gid: e.GID, ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX,
+	}
+	if hdr.Typeflag == 0 {
+		hdr.Typeflag = tar.TypeReg
+		if len(e.Name) > 0 && e.Name[len(e.Name)-1] == '/' {
+			hdr.Typeflag = tar.TypeDir
+		}
+	}
+	if hdr.Mode == 0 {
+		hdr.Mode = 0o755
+		if hdr.Typeflag == tar.TypeReg {
+			hdr.Mode = 0o644
+		}
+	}
+	if hdr.Typeflag == tar.TypeReg {
+		hdr.Size = int64(len(e.Body))
+	}
+	return hdr
+}
+
+// Gzip compresses data with gzip.
+func Gzip(t testing.TB, data []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// Zstd compresses data with zstd.
+func Zstd(t testing.TB, data []byte) []byte {
+	t.Helper()
+	zw, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zw.Close()
+	return zw.EncodeAll(data, nil)
+}
+
+// Layer is one layer blob as the manifest lists it.
+type Layer struct {
+	MediaType string
+	Blob      []byte
+	// Digest, when set, is written in place of the blob's real digest.
+	Digest string
+}
+
+// Image is an image built in memory: its manifest and every blob.
+type Image struct {
+	Manifest []byte
+	Blobs    map[string][]byte
+}
+
+// Build returns an image with config user and layers, lowest first.
+func Build(t testing.TB, user string, layers ...Layer) *Image {
+	t.Helper()
+	img := &Image{Blobs: map[string][]byte{}}
+	var descs []map[string]any
+	var ids []string
+	for _, l := range layers {
+		d := l.Digest
+		if d == "" {
+			d = ManifestDigest(l.Blob)
+		}
+		img.Blobs[d] = l.Blob
+		descs = append(descs, map[string]any{
+			"mediaType": l.MediaType, "digest": d, "size": len(l.Blob),
+		})
+		ids = append(ids, d)
+	}
+	// diff_ids should name the uncompressed tars; the crawler never reads
+	// them, so the blob digests stand in.
+	cfg := marshal(t, map[string]any{
+		"created":      "2024-05-01T12:00:00Z",
+		"architecture": "amd64",
+		"os":           "linux",
+		"config":       map[string]any{"User": user},
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": ids},
+	})
+	cfgDigest := ManifestDigest(cfg)
+	img.Blobs[cfgDigest] = cfg
+	img.Manifest = marshal(t, map[string]any{
+		"schemaVersion": 2,
+		"mediaType":     mediaManifest,
+		"config": map[string]any{
+			"mediaType": mediaConfig, "digest": cfgDigest, "size": len(cfg),
+		},
+		"layers": descs,
+	})
+	return img
+}
+
+// Write writes an OCI layout under dir holding one image tagged tag, with
+// config user and layers lowest first, and returns its "oci:" reference.
+func Write(t testing.TB, dir, tag, user string, layers ...Layer) string {
+	t.Helper()
+	img := Build(t, user, layers...)
+	if err := os.MkdirAll(filepath.Join(dir, "blobs/sha256"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`))
+	for d, data := range img.Blobs {
+		writeBlob(t, dir, d, data)
+	}
+	md := ManifestDigest(img.Manifest)
+	writeBlob(t, dir, md, img.Manifest)
+	index := marshal(t, map[string]any{
+		"schemaVersion": 2,
+		"manifests": []map[string]any{{
+			"mediaType":   mediaManifest,
+			"digest":      md,
+			"size":        len(img.Manifest),
+			"annotations": map[string]string{"org.opencontainers.image.ref.name": tag},
+		}},
+	})
+	writeFile(t, filepath.Join(dir, "index.json"), index)
+	return "oci:" + dir + ":" + tag
+}
+
+// Push uploads img to registry (host:port, plain HTTP) as repo:tag with the
+// distribution API's monolithic uploads, and returns the manifest digest.
+func Push(t testing.TB, registry, repo, tag string, img *Image) string {
+	t.Helper()
+	base := "http://" + registry + "/v2/" + repo
+	for d, data := range img.Blobs {
+		res := do(t, http.MethodPost, base+"/blobs/uploads/", "", nil)
+		loc, err := res.Location()
+		if err != nil {
+			t.Fatalf("start upload to %s: %v", registry, err)
+		}
+		q := loc.Query()
+		q.Set("digest", d)
+		loc.RawQuery = q.Encode()
+		do(t, http.MethodPut, loc.String(), "application/octet-stream", data)
+	}
+	do(t, http.MethodPut, base+"/manifests/"+tag, mediaManifest, img.Manifest)
+	return ManifestDigest(img.Manifest)
+}
+
+// do sends one registry request and fails the test unless it succeeds.
+func do(t testing.TB, method, url, contentType string, body []byte) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	msg, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		t.Fatalf("%s %s: %s: %s", method, url, res.Status, msg)
+	}
+	return res
+}
+
+// ManifestDigest returns the digest of data, as the layout names blobs.
+func ManifestDigest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// writeBlob stores data in the layout under digest d.
+func writeBlob(t testing.TB, dir, d string, data []byte) {
+	t.Helper()
+	writeFile(t, filepath.Join(dir, "blobs/sha256", strings.TrimPrefix(d, "sha256:")), data)
+}
+
+func marshal(t testing.TB, v any) []byte {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func writeFile(t testing.TB, p string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,86 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
+	"crawlspace.dev/services/platform/bus"
+)
+
+// Options configures a [Stage].
+type Options struct {
+	// Logger receives the stage's events. Nil means slog.Default().
+	Logger *slog.Logger
+	// InsecureRegistries lists registries (host:port) reached over plain
+	// HTTP; see [CrawlOptions].
+	InsecureRegistries []string
+}
+
+// Stage consumes image.named: it crawls each image, stores what it found
+// and publishes image.crawled. It is safe for concurrent use.
+type Stage struct {
+	pool *pgxpool.Pool
+	bus  *bus.Bus
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns a Stage that stores into pool and publishes on b.
+func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) *Stage {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Stage{pool: pool, bus: b, opts: opts, log: log.With("component", "crawler")}
+}
+
+// HandleNamed handles one image.named message. It is idempotent: handling
+// a message twice leaves the database as handling it once (with NamedAt
+// set; without it the tag observation's last_seen moves to the later
+// time). A payload that does not decode or names no ref wraps
+// [bus.ErrMalformed]; a crawl failure retrying cannot mend wraps
+// [bus.ErrPermanent].
+func (s *Stage) HandleNamed(ctx context.Context, m *bus.Message) error {
+	var named crawlspacev1.ImageNamed
+	if err := bus.Decode(m.Data, &named); err != nil {
+		return err
+	}
+	if named.GetRef() == "" {
+		return fmt.Errorf("%w: image.named without ref", bus.ErrMalformed)
+	}
+
+	start := time.Now()
+	img, err := Crawl(ctx, named.GetRef(), CrawlOptions{
+		InsecureRegistries: s.opts.InsecureRegistries,
+		Known:              s.known,
+	})
+	if err != nil {
+		if IsPermanent(err) {
+			return bus.Permanent(err)
+		}
+		return err
+	}
+
+	ev, err := s.store(ctx, img, &named)
+	if err != nil {
+		return err
+	}
+	id := fmt.Sprintf("crawled:%s:%s", img.Digest, named.GetRunId())
+	if err := s.bus.Publish(ctx, crawlspacev1.SubjectImageCrawled, id, ev); err != nil {
+		return err
+	}
+	s.log.DebugContext(ctx, "image crawled", "ref", img.Ref, "digest", img.Digest,
+		"extracted", img.Extracted, "packages", ev.GetPackageCount(), "files", len(img.Files),
+		"duration", time.Since(start))
+	return nil
+}
+
+// errVanished reports an image that was stored when the crawl began and is
+// gone when its results are stored; a retry crawls it in full.
+var errVanished = errors.New("image vanished from the database during the crawl")

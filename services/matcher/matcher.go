@@ -1,0 +1,150 @@
+// Package matcher is the pipeline's vulnerable package checker. It compares
+// every installed package of a crawled image with the notices for the
+// image's release, in the ecosystem's own version order, and keeps the
+// findings with the time each was first seen and resolved. A new or changed
+// notice re-checks every stored image it may concern.
+//
+// Notices name source packages and images install binary packages: the
+// crawler stores each binary's source name and version, and the match is
+// on those.
+package matcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
+	"crawlspace.dev/services/platform/bus"
+)
+
+// Durable consumer names the matcher's two handlers are meant to run under.
+const (
+	// ConsumerImages consumes image.crawled with [Stage.HandleCrawled].
+	ConsumerImages = "matcher-images"
+	// ConsumerNotices consumes notice.parsed with [Stage.HandleNotice].
+	ConsumerNotices = "matcher-notices"
+)
+
+// Options configures a [Stage]. The zero value is usable.
+type Options struct {
+	// Logger receives the stage's logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Stage matches images against notices. It is safe for concurrent use:
+// matches of one image are serialized by a row lock in PostgreSQL.
+type Stage struct {
+	pool *pgxpool.Pool
+	bus  *bus.Bus
+	log  *slog.Logger
+}
+
+// New returns a Stage that reads and writes through pool and publishes
+// image.matched on b.
+func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) *Stage {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Stage{pool: pool, bus: b, log: log.With("component", "matcher")}
+}
+
+// HandleCrawled matches the image an image.crawled event names and
+// publishes image.matched, whether or not its findings changed. It has the
+// [bus.Handler] signature.
+func (s *Stage) HandleCrawled(ctx context.Context, m *bus.Message) error {
+	var ev crawlspacev1.ImageCrawled
+	if err := bus.Decode(m.Data, &ev); err != nil {
+		return fmt.Errorf("decode %s: %w", m.Subject, err)
+	}
+	if ev.GetDigest() == "" {
+		return fmt.Errorf("%w: image.crawled without digest", bus.ErrMalformed)
+	}
+
+	start := time.Now()
+	res, err := s.matchImage(ctx, ev.GetDigest())
+	if errors.Is(err, errImageNotFound) {
+		return bus.Permanent(fmt.Errorf("match %s: %w", ev.GetDigest(), err))
+	}
+	if err != nil {
+		return fmt.Errorf("match %s: %w", ev.GetDigest(), err)
+	}
+	s.log.InfoContext(ctx, "image matched", "digest", ev.GetDigest(), "findings", res.open,
+		"added", len(res.added), "resolved", len(res.resolved), "duration", time.Since(start))
+
+	out := res.event(ev.GetDigest())
+	out.Ref, out.RunId = ev.GetRef(), ev.GetRunId()
+	id := "matched:" + ev.GetDigest() + ":" + ev.GetRunId()
+	if err := s.bus.Publish(ctx, crawlspacev1.SubjectImageMatched, id, out); err != nil {
+		return fmt.Errorf("announce match of %s: %w", ev.GetDigest(), err)
+	}
+	return nil
+}
+
+// HandleNotice re-matches every stored image that a notice.parsed event
+// may concern, and publishes image.matched for each image whose findings
+// changed. It has the [bus.Handler] signature.
+func (s *Stage) HandleNotice(ctx context.Context, m *bus.Message) error {
+	var ev crawlspacev1.NoticeParsed
+	if err := bus.Decode(m.Data, &ev); err != nil {
+		return fmt.Errorf("decode %s: %w", m.Subject, err)
+	}
+	if ev.GetId() == "" {
+		return fmt.Errorf("%w: notice.parsed without id", bus.ErrMalformed)
+	}
+
+	start := time.Now()
+	digests, err := s.imagesForNotice(ctx, &ev)
+	if err != nil {
+		return fmt.Errorf("rematch notice %s: %w", ev.GetId(), err)
+	}
+	envs, matchErr := s.rematch(ctx, &ev, digests)
+	// Announce what did change even when some image failed, so that a
+	// retry, which finds those images unchanged, does not lose their events.
+	if err := s.bus.PublishAll(ctx, envs); err != nil {
+		return fmt.Errorf("announce rematch for notice %s: %w", ev.GetId(), err)
+	}
+	if matchErr != nil {
+		return fmt.Errorf("rematch notice %s: %w", ev.GetId(), matchErr)
+	}
+	s.log.InfoContext(ctx, "notice rematched", "notice", ev.GetId(), "images", len(digests),
+		"changed", len(envs), "duration", time.Since(start))
+	return nil
+}
+
+// rematch matches each image and returns an image.matched envelope for
+// each one whose findings changed, with the errors of those that failed.
+//
+// TODO(crawlspace): an event whose publish fails after its findings were
+// committed is not sent again on retry, because the retry sees no change;
+// an outbox table would close that gap.
+func (s *Stage) rematch(ctx context.Context, ev *crawlspacev1.NoticeParsed,
+	digests []string) ([]bus.Envelope, error) {
+	var envs []bus.Envelope
+	var errs []error
+	for _, d := range digests {
+		res, err := s.matchImage(ctx, d)
+		if errors.Is(err, errImageNotFound) {
+			s.log.DebugContext(ctx, "image gone before rematch", "digest", d)
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("match %s: %w", d, err))
+			continue
+		}
+		if !res.changed {
+			continue
+		}
+		envs = append(envs, bus.Envelope{
+			Subject: crawlspacev1.SubjectImageMatched,
+			MsgID:   "matched:" + d + ":" + ev.GetId() + ":" + ev.GetContentHash(),
+			Message: res.event(d),
+		})
+	}
+	return envs, errors.Join(errs...)
+}
