@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"golang.org/x/sync/errgroup"
 
+	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/compliance"
 	"crawlspace.dev/services/crawler"
 	"crawlspace.dev/services/matcher"
@@ -62,7 +63,8 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // open connects to PostgreSQL (migrating when asked) and to NATS: the
 // server at cfg.NATSURL, or else an embedded one storing its streams in
 // cfg.DataDir and listening on listen ("" for in-process only).
-func open(ctx context.Context, cfg *config.Config, log *slog.Logger, listen string) (*runtime, error) {
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger,
+	listen string) (*runtime, error) {
 	if cfg.PGURL == "" {
 		return nil, errors.New("no database: set --pg-url or CRAWLSPACE_PG_URL")
 	}
@@ -124,7 +126,8 @@ func (r *runtime) close() {
 }
 
 // consume runs one durable consumer for a stage until ctx is done.
-func (r *runtime) consume(ctx context.Context, stage, durable, subject string, h bus.Handler) error {
+func (r *runtime) consume(ctx context.Context, stage, durable, subject string,
+	h bus.Handler) error {
 	return r.bus.Consume(ctx, bus.ConsumerConfig{
 		Durable:     durable,
 		Subject:     subject,
@@ -144,27 +147,35 @@ type stageOptions struct {
 }
 
 // startStage starts the named stage's consumers on g.
-func (r *runtime) startStage(ctx context.Context, g *errgroup.Group, name string, so *stageOptions) error {
-	log := r.log.With("component", name)
+func (r *runtime) startStage(ctx context.Context, g *errgroup.Group, name string,
+	so *stageOptions) error {
 	switch name {
 	case "crawler":
 		st := crawler.New(r.pool, r.bus, crawler.Options{
-			Logger: log, InsecureRegistries: r.cfg.InsecureRegistries,
+			Logger: r.log, InsecureRegistries: r.cfg.InsecureRegistries,
 		})
-		g.Go(func() error { return r.consume(ctx, name, "crawler", "image.named", st.HandleNamed) })
+		g.Go(func() error {
+			return r.consume(ctx, name, crawler.Consumer, crawlspacev1.SubjectImageNamed,
+				st.HandleNamed)
+		})
 	case "matcher":
-		st := matcher.New(r.pool, r.bus, matcher.Options{Logger: log})
+		st := matcher.New(r.pool, r.bus, matcher.Options{Logger: r.log})
 		g.Go(func() error {
-			return r.consume(ctx, name, "matcher-images", "image.crawled", st.HandleCrawled)
+			return r.consume(ctx, name, matcher.ConsumerImages, crawlspacev1.SubjectImageCrawled,
+				st.HandleCrawled)
 		})
 		g.Go(func() error {
-			return r.consume(ctx, name, "matcher-notices", "notice.parsed", st.HandleNotice)
+			return r.consume(ctx, name, matcher.ConsumerNotices, crawlspacev1.SubjectNoticeParsed,
+				st.HandleNotice)
 		})
 	case "compliance":
-		st := compliance.New(r.pool, r.bus, compliance.Options{Logger: log})
-		g.Go(func() error { return r.consume(ctx, name, "compliance", "image.crawled", st.HandleCrawled) })
+		st := compliance.New(r.pool, r.bus, compliance.Options{Logger: r.log})
+		g.Go(func() error {
+			return r.consume(ctx, name, compliance.Consumer, crawlspacev1.SubjectImageCrawled,
+				st.HandleCrawled)
+		})
 	case "notices":
-		opts, err := so.notices(log)
+		opts, err := so.notices(r.log)
 		if err != nil {
 			return err
 		}

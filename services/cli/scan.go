@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
+	"crawlspace.dev/services/platform/config"
 	"crawlspace.dev/services/platform/bus"
 	"crawlspace.dev/services/report"
 )
@@ -27,6 +28,11 @@ func runScan(ctx context.Context, env Env) error {
 	cfg, args, err := parse(env, "scan", func(fs *flag.FlagSet) {
 		fs.StringVar(&format, "format", "table", "output format: table or json")
 		fs.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for every result")
+		// A one-off scan should report an unreachable image in seconds, not
+		// after the minute of retries a cluster rides out an outage with.
+		if env.Getenv(config.EnvName("max-attempts")) == "" {
+			_ = fs.Set("max-attempts", "2")
+		}
 	})
 	if err != nil {
 		return err

@@ -15,9 +15,6 @@ import (
 	"crawlspace.dev/services/platform/store"
 )
 
-// defaultDSAList is the Debian security tracker's DSA list.
-const defaultDSAList = "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/DSA/list"
-
 // parse parses the shared flags and those extra adds, and validates them.
 func parse(env Env, name string, extra func(fs *flag.FlagSet)) (*config.Config, []string, error) {
 	cfg := &config.Config{}
@@ -36,7 +33,7 @@ func parse(env Env, name string, extra func(fs *flag.FlagSet)) (*config.Config, 
 }
 
 func (so *stageOptions) register(fs *flag.FlagSet, getenv func(string) string) {
-	so.noticesDSA = []string{defaultDSAList}
+	so.noticesDSA = []string{notices.DefaultDSAList}
 	config.List(fs, getenv, &so.noticesDSA, "notices-dsa", "CRAWLSPACE_NOTICES_DSA",
 		"DSA-format list (file or URL) the notices stage syncs; \"none\" for none")
 	config.Str(fs, getenv, &so.noticesInterval, "notices-interval", "6h",
@@ -149,7 +146,7 @@ func runNoticesLoad(ctx context.Context, env Env) error {
 		return err
 	}
 	defer r.close()
-	st := notices.New(r.pool, r.bus, notices.Options{Logger: log.With("component", "notices")})
+	st := notices.New(r.pool, r.bus, notices.Options{Logger: log})
 	for _, loc := range args {
 		res, err := st.Load(ctx, source, loc)
 		if err != nil {

@@ -198,14 +198,16 @@ func TestRules(t *testing.T) {
 			image{configs: map[string]string{"/etc/passwd": alpinePasswd,
 				"/etc/shadow": alpineShadow}},
 			"password-empty", "pass",
-			map[string]any{"file": "/etc/passwd", "users": []any{}}},
+			map[string]any{"files": []any{"/etc/passwd", "/etc/shadow"}, "users": []any{},
+				"expected": "no account without a password"}},
 		{"empty shadow passwords fail",
 			image{configs: map[string]string{
 				"/etc/passwd": "root:x:0:0:root:/root:/bin/bash\n" +
 					"app:x:1000:1000::/home/app:/bin/sh\nops::1001:1001::/home/ops:/bin/sh\n",
 				"/etc/shadow": "root::19000:0:99999:7:::\napp:<hashed>:19000:0:99999:7:::\n"}},
 			"password-empty", "fail",
-			map[string]any{"file": "/etc/passwd", "users": []any{"root", "ops"}}},
+			map[string]any{"files": []any{"/etc/passwd", "/etc/shadow"},
+				"users": []any{"root", "ops"}, "expected": "no account without a password"}},
 		{"no passwd is not applicable",
 			image{configs: map[string]string{"/etc/shadow": "root::19000::::::\n"}},
 			"password-empty", "not-applicable", nil},

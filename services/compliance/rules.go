@@ -114,7 +114,11 @@ func checkRootLogin(f *Facts) (Status, map[string]any) {
 func checkEmptyPassword(f *Facts) (Status, map[string]any) {
 	passwd, ok := f.Files[pathPasswd]
 	if !ok {
-		return StatusNotApplicable, map[string]any{"file": "", "users": []string{}}
+		return StatusNotApplicable, map[string]any{"files": []string{}, "users": []string{}}
+	}
+	files := []string{pathPasswd}
+	if _, ok := f.Files[pathShadow]; ok {
+		files = append(files, pathShadow)
 	}
 	users := []string{}
 	for _, a := range accounts.Parse(passwd, f.Files[pathShadow]) {
@@ -122,7 +126,8 @@ func checkEmptyPassword(f *Facts) (Status, map[string]any) {
 			users = append(users, a.Name)
 		}
 	}
-	ev := map[string]any{"file": pathPasswd, "users": users}
+	ev := map[string]any{"files": files, "users": users,
+		"expected": "no account without a password"}
 	if len(users) > 0 {
 		return StatusFail, ev
 	}

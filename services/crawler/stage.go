@@ -13,6 +13,10 @@ import (
 	"crawlspace.dev/services/platform/bus"
 )
 
+// Consumer is the durable consumer name [Stage.HandleNamed] is meant to run
+// under, on image.named.
+const Consumer = "crawler"
+
 // Options configures a [Stage].
 type Options struct {
 	// Logger receives the stage's events. Nil means slog.Default().

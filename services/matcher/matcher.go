@@ -112,7 +112,7 @@ func (s *Stage) HandleNotice(ctx context.Context, m *bus.Message) error {
 	if matchErr != nil {
 		return fmt.Errorf("rematch notice %s: %w", ev.GetId(), matchErr)
 	}
-	s.log.InfoContext(ctx, "notice rematched", "notice", ev.GetId(), "images", len(digests),
+	s.log.DebugContext(ctx, "notice rematched", "notice", ev.GetId(), "images", len(digests),
 		"changed", len(envs), "duration", time.Since(start))
 	return nil
 }

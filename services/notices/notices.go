@@ -85,6 +85,7 @@ func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) *Stage {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	opts.Logger = opts.Logger.With("component", "notices")
 	if opts.Sources == nil {
 		opts.Sources = []Source{{Source: "dsa", Location: DefaultDSAList}}
 	}
