@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
+	"crawlspace.dev/services/platform/distro"
 )
 
 // known reports whether the image with manifest digest d is stored.
@@ -74,12 +75,13 @@ func storeTx(ctx context.Context, tx pgx.Tx, img *Image,
 func insertImage(ctx context.Context, tx pgx.Tx, img *Image, observed time.Time) (bool, error) {
 	tag, err := tx.Exec(ctx, `
 		INSERT INTO images (digest, config_digest, media_type, os_id, os_version_id,
-			os_codename, os_name, architecture, created, config, first_seen, crawled_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
+			os_codename, os_name, release, architecture, created, config, first_seen,
+			crawled_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
 		ON CONFLICT (digest) DO NOTHING`,
 		img.Digest, img.ConfigDigest, img.MediaType, img.OS.ID, img.OS.VersionID,
-		img.OS.Codename, img.OS.Name, img.Architecture, img.Created, configJSON(img.Config),
-		observed)
+		img.OS.Codename, img.OS.Name, distro.Release(img.OS.ID, img.OS.VersionID, img.OS.Codename),
+		img.Architecture, img.Created, configJSON(img.Config), observed)
 	if err != nil {
 		return false, fmt.Errorf("insert image: %w", err)
 	}

@@ -414,6 +414,19 @@ func TestPipeline(t *testing.T) {
 		}
 	})
 
+	t.Run("a plain core publish, as nats pub sends, is scanned", func(t *testing.T) {
+		// No run id and no message id: exactly what
+		// nats pub image.named '{"ref":"..."}' sends.
+		body := fmt.Sprintf(`{"ref":%q}`, clean)
+		if err := p.nc.Publish("image.named", []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		got := p.wait("", clean)
+		if got[clean] != digests[clean] {
+			t.Errorf("digest %s, want %s", got[clean], digests[clean])
+		}
+	})
+
 	t.Run("bad messages are recorded and skipped", func(t *testing.T) {
 		if _, err := p.js.Publish(t.Context(), "image.named", []byte(`{"ref": 42`)); err != nil {
 			t.Fatal(err)

@@ -55,10 +55,10 @@ func (e *env) image(t *testing.T, digest, codename string, pkgs []pkg) {
 	t.Helper()
 	ctx := t.Context()
 	_, err := e.pool.Exec(ctx, `
-		INSERT INTO images (digest, config_digest, media_type, os_id, os_codename, config,
-			first_seen, crawled_at)
+		INSERT INTO images (digest, config_digest, media_type, os_id, os_codename, release,
+			config, first_seen, crawled_at)
 		VALUES ($1, 'sha256:cfg', 'application/vnd.oci.image.manifest.v1+json', 'debian', $2,
-			'{}', now(), now())`, digest, codename)
+			$2, '{}', now(), now())`, digest, codename)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func (s *Stage) matchImage(ctx context.Context, d string) (result, error) {
 func lockImage(ctx context.Context, tx pgx.Tx, d string) (string, error) {
 	var release string
 	err := tx.QueryRow(ctx,
-		`SELECT os_codename FROM images WHERE digest = $1 FOR UPDATE`, d).Scan(&release)
+		`SELECT release FROM images WHERE digest = $1 FOR UPDATE`, d).Scan(&release)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", errImageNotFound
 	}
@@ -189,7 +189,7 @@ func apply(ctx context.Context, tx pgx.Tx, d string, p plan) error {
 const imagesQuery = `
 	SELECT i.digest
 	FROM unnest($1::text[], $2::text[]) AS a (release, package)
-	JOIN images i ON i.os_codename = a.release
+	JOIN images i ON i.release = a.release
 	JOIN image_packages p ON p.image_digest = i.digest AND p.source_name = a.package
 	WHERE p.ecosystem = $3
 	UNION
