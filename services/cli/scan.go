@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
-	"crawlspace.dev/services/platform/config"
 	"crawlspace.dev/services/platform/bus"
+	"crawlspace.dev/services/platform/config"
 	"crawlspace.dev/services/report"
 )
 
