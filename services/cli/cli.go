@@ -13,10 +13,11 @@ import (
 )
 
 // Env is what a subcommand gets from the process: its arguments after the
-// subcommand's name, the environment, and the output streams.
+// subcommand's name, the environment, and the standard streams.
 type Env struct {
 	Args   []string
 	Getenv func(string) string
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 }
@@ -28,22 +29,28 @@ type command struct {
 
 var commands = map[string]command{
 	"all":        {"run every stage in one process, with an embedded NATS server", runAll},
-	"collector":  {"publish image names given as arguments or on standard input", runCollector},
+	"collector":  {"run scheduled collections and serve POST /v1/collect", runCollector},
+	"collect":    {"collect names: `collect registry URL`, `collect hub --mode walk|sort`", runCollect},
 	"crawler":    {"crawl the images named on image.named", stageCommand("crawler")},
 	"notices":    {"sync security notices on a schedule; `notices load` loads one list", runNotices},
 	"matcher":    {"match crawled images against notices", stageCommand("matcher")},
 	"compliance": {"check crawled images against best-practice rules", stageCommand("compliance")},
 	"scan":       {"scan images and print their packages, vulnerabilities and rule results", runScan},
+	"crawl":      {"crawl one image without the pipeline or a database", runCrawl},
 	"migrate":    {"apply the database schema", runMigrate},
+	"version":    {"compare versions in an ecosystem's order: version compare --ecosystem E", runVersion},
 }
 
 // errUsage is returned after usage was printed for a bad command line.
 var errUsage = errors.New("invalid command line")
 
 // Run runs the subcommand args[0] with the rest of args. It returns when the
-// command is done or ctx is cancelled.
-func Run(ctx context.Context, args []string, getenv func(string) string,
+// command is done or ctx is cancelled. A nil stdin reads as empty.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader,
 	stdout, stderr io.Writer) error {
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		return nil
@@ -53,7 +60,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string,
 		usage(stderr)
 		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
-	return cmd.run(ctx, Env{Args: args[1:], Getenv: getenv, Stdout: stdout, Stderr: stderr})
+	return cmd.run(ctx, Env{Args: args[1:], Getenv: getenv, Stdin: stdin, Stdout: stdout,
+		Stderr: stderr})
 }
 
 func usage(w io.Writer) {

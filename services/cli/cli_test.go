@@ -22,7 +22,7 @@ func TestRunRejectsBadCommandLines(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errs bytes.Buffer
-			err := Run(t.Context(), tt.args, getenv, &out, &errs)
+			err := Run(t.Context(), tt.args, getenv, nil, &out, &errs)
 			if !errors.Is(err, errUsage) {
 				t.Errorf("Run(%q) = %v, want a usage error", tt.args, err)
 			}
@@ -31,7 +31,7 @@ func TestRunRejectsBadCommandLines(t *testing.T) {
 }
 
 func TestRunWithoutDatabaseSaysSo(t *testing.T) {
-	err := Run(t.Context(), []string{"scan", "a:1"}, func(string) string { return "" },
+	err := Run(t.Context(), []string{"scan", "a:1"}, func(string) string { return "" }, nil,
 		&bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "--pg-url") {
 		t.Errorf("scan without a database: %v, want an error naming --pg-url", err)
@@ -40,7 +40,7 @@ func TestRunWithoutDatabaseSaysSo(t *testing.T) {
 
 func TestHelpListsEveryStage(t *testing.T) {
 	var out bytes.Buffer
-	if err := Run(t.Context(), nil, func(string) string { return "" }, &out, &out); err != nil {
+	if err := Run(t.Context(), nil, func(string) string { return "" }, nil, &out, &out); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []string{"collector", "crawler", "notices", "matcher", "compliance", "all",
@@ -48,5 +48,18 @@ func TestHelpListsEveryStage(t *testing.T) {
 		if !strings.Contains(out.String(), "  "+c+" ") {
 			t.Errorf("help does not list %s:\n%s", c, out.String())
 		}
+	}
+}
+
+func TestVersionCompareReadsPairsFromStdin(t *testing.T) {
+	in := strings.NewReader("1:2.0 3.0\n1.0~rc1 1.0\n2.36-9+deb12u4 2.36-9+deb12u4\n")
+	var out, errs bytes.Buffer
+	err := Run(t.Context(), []string{"version", "compare", "--ecosystem", "dpkg"},
+		func(string) string { return "" }, in, &out, &errs)
+	if err != nil {
+		t.Fatalf("version compare: %v\n%s", err, errs.String())
+	}
+	if got, want := out.String(), "1\n-1\n0\n"; got != want {
+		t.Errorf("version compare printed %q, want %q", got, want)
 	}
 }

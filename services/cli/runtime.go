@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -142,7 +143,8 @@ func (r *runtime) consume(ctx context.Context, stage, durable, subject string,
 
 // stageOptions holds the flags of the stages that have their own.
 type stageOptions struct {
-	noticesDSA      []string
+	noticesSources  []string
+	rulesDirs       []string
 	noticesInterval string
 }
 
@@ -169,7 +171,12 @@ func (r *runtime) startStage(ctx context.Context, g *errgroup.Group, name string
 				st.HandleNotice)
 		})
 	case "compliance":
-		st := compliance.New(r.pool, r.bus, compliance.Options{Logger: r.log})
+		st, err := compliance.New(r.pool, r.bus, compliance.Options{
+			Logger: r.log, RulesDirs: so.rulesDirs,
+		})
+		if err != nil {
+			return err
+		}
 		g.Go(func() error {
 			return r.consume(ctx, name, compliance.Consumer, crawlspacev1.SubjectImageCrawled,
 				st.HandleCrawled)
@@ -187,15 +194,16 @@ func (r *runtime) startStage(ctx context.Context, g *errgroup.Group, name string
 	return nil
 }
 
-// serveHTTP serves metrics and health on cfg.HTTPAddr under g.
-func (r *runtime) serveHTTP(ctx context.Context, g *errgroup.Group) error {
+// serveHTTP serves metrics and health, and api when it is not nil, on
+// cfg.HTTPAddr under g.
+func (r *runtime) serveHTTP(ctx context.Context, g *errgroup.Group, api http.Handler) error {
 	ln, err := net.Listen("tcp", r.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", r.cfg.HTTPAddr, err)
 	}
 	r.log.Info("serving metrics and health", "addr", ln.Addr().String())
 	g.Go(func() error {
-		return telemetry.Serve(ctx, ln, r.metrics, r.pool.Ping, func(context.Context) error {
+		return telemetry.Serve(ctx, ln, r.metrics, api, r.pool.Ping, func(context.Context) error {
 			if !r.nc.IsConnected() {
 				return errors.New("nats disconnected")
 			}

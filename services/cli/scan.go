@@ -25,8 +25,10 @@ import (
 func runScan(ctx context.Context, env Env) error {
 	var format string
 	var timeout time.Duration
+	var so stageOptions
 	cfg, args, err := parse(env, "scan", func(fs *flag.FlagSet) {
-		fs.StringVar(&format, "format", "table", "output format: table or json")
+		so.registerRules(fs, env.Getenv)
+		fs.StringVar(&format, "format", "table", "output format: table, json or sarif")
 		fs.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for every result")
 		// A one-off scan should report an unreachable image in seconds, not
 		// after the minute of retries a cluster rides out an outage with.
@@ -37,8 +39,8 @@ func runScan(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	if format != "table" && format != "json" {
-		return fmt.Errorf("%w: format %q: want table or json", errUsage, format)
+	if format != "table" && format != "json" && format != "sarif" {
+		return fmt.Errorf("%w: format %q: want table, json or sarif", errUsage, format)
 	}
 	refs := splitRefs(args)
 	if len(refs) == 0 {
@@ -55,7 +57,7 @@ func runScan(ctx context.Context, env Env) error {
 	stagesCtx, stopStages := context.WithCancel(gctx)
 	if cfg.NATSURL == "" {
 		for _, s := range []string{"crawler", "matcher", "compliance"} {
-			if err := r.startStage(stagesCtx, g, s, nil); err != nil {
+			if err := r.startStage(stagesCtx, g, s, &so); err != nil {
 				stopStages()
 				return err
 			}
@@ -186,8 +188,11 @@ func printScan(ctx context.Context, r *runtime, env Env, format string, refs []s
 		s.Images = append(s.Images, img)
 	}
 	write := report.WriteTable
-	if format == "json" {
+	switch format {
+	case "json":
 		write = report.WriteJSON
+	case "sarif":
+		write = report.WriteSARIF
 	}
 	if err := write(env.Stdout, s); err != nil {
 		return fmt.Errorf("write results: %w", err)

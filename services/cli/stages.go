@@ -33,11 +33,18 @@ func parse(env Env, name string, extra func(fs *flag.FlagSet)) (*config.Config, 
 }
 
 func (so *stageOptions) register(fs *flag.FlagSet, getenv func(string) string) {
-	so.noticesDSA = []string{notices.DefaultDSAList}
-	config.List(fs, getenv, &so.noticesDSA, "notices-dsa", "CRAWLSPACE_NOTICES_DSA",
-		"DSA-format list (file or URL) the notices stage syncs; \"none\" for none")
+	so.noticesSources = []string{notices.DefaultDSAList}
+	config.List(fs, getenv, &so.noticesSources, "notices-sources", "CRAWLSPACE_NOTICES_SOURCES",
+		"what the notices stage syncs: SOURCE=LOCATION or a DSA-format list; \"none\" for none")
 	config.Str(fs, getenv, &so.noticesInterval, "notices-interval", "6h",
 		"time between notice syncs")
+	so.registerRules(fs, getenv)
+}
+
+// registerRules defines the compliance stage's flags, which scan shares.
+func (so *stageOptions) registerRules(fs *flag.FlagSet, getenv func(string) string) {
+	config.List(fs, getenv, &so.rulesDirs, "rules-dir", "CRAWLSPACE_RULES_DIR",
+		"directory of compliance rule files checked besides the built-in rules")
 }
 
 // notices returns the notices stage's options from the flags.
@@ -49,10 +56,16 @@ func (so *stageOptions) notices(log *slog.Logger) (notices.Options, error) {
 	}
 	// An empty, non-nil list means no sources; nil would mean the default.
 	opts := notices.Options{Logger: log, Interval: interval, Sources: []notices.Source{}}
-	for _, loc := range so.noticesDSA {
-		if loc != "none" {
-			opts.Sources = append(opts.Sources, notices.Source{Source: "dsa", Location: loc})
+	// Entries are a DSA-format list, or SOURCE=LOCATION for any source.
+	for _, spec := range so.noticesSources {
+		if spec == "none" {
+			continue
 		}
+		src, err := notices.ParseSource(spec)
+		if err != nil {
+			return notices.Options{}, fmt.Errorf("notices-sources %q: %w", spec, err)
+		}
+		opts.Sources = append(opts.Sources, src)
 	}
 	return opts, nil
 }
@@ -76,7 +89,7 @@ func runStages(ctx context.Context, env Env, name string, stages []string, liste
 	defer r.close()
 
 	g, gctx := errgroup.WithContext(ctx)
-	if err := r.serveHTTP(gctx, g); err != nil {
+	if err := r.serveHTTP(gctx, g, nil); err != nil {
 		return err
 	}
 	for _, s := range stages {

@@ -26,23 +26,34 @@ const Consumer = "compliance"
 type Options struct {
 	// Logger receives the stage's logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// RulesDirs name directories of users' own rules files (*.yaml), read
+	// after the built-in rules; see [LoadRules]. Empty means built-ins only.
+	RulesDirs []string
 }
 
-// Stage checks images against [Rules]. It is safe for concurrent use.
+// Stage checks images against a [RuleSet]. It is safe for concurrent use.
 type Stage struct {
-	pool *pgxpool.Pool
-	bus  *bus.Bus
-	log  *slog.Logger
+	pool  *pgxpool.Pool
+	bus   *bus.Bus
+	log   *slog.Logger
+	rules *RuleSet
 }
 
 // New returns a Stage that reads and writes through pool and publishes
-// image.checked on b.
-func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) *Stage {
+// image.checked on b, checking the built-in rules and those in
+// opts.RulesDirs. A rule that does not compile is an error.
+func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) (*Stage, error) {
+	rules, err := LoadRules(opts.RulesDirs...)
+	if err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Stage{pool: pool, bus: b, log: log.With("component", "compliance")}
+	log = log.With("component", "compliance")
+	log.Info("rules loaded", "count", len(rules.rules), "dirs", len(opts.RulesDirs))
+	return &Stage{pool: pool, bus: b, log: log, rules: rules}, nil
 }
 
 // HandleCrawled checks the image an image.crawled event names, stores its
@@ -59,14 +70,18 @@ func (s *Stage) HandleCrawled(ctx context.Context, m *bus.Message) error {
 	}
 
 	start := time.Now()
-	f, err := loadFacts(ctx, s.pool, d)
+	f, err := loadFeatures(ctx, s.pool, d)
 	if errors.Is(err, errImageNotFound) {
 		return bus.Permanent(fmt.Errorf("check %s: %w", d, err))
 	}
 	if err != nil {
 		return fmt.Errorf("check %s: %w", d, err)
 	}
-	results := Evaluate(f)
+	view, err := NewView(f)
+	if err != nil {
+		return bus.Permanent(fmt.Errorf("check %s: %w", d, err))
+	}
+	results := s.rules.Evaluate(view)
 	changed, err := writeResults(ctx, s.pool, d, results)
 	if err != nil {
 		return fmt.Errorf("check %s: %w", d, err)
@@ -75,9 +90,10 @@ func (s *Stage) HandleCrawled(ctx context.Context, m *bus.Message) error {
 	out := counts(results)
 	out.Ref, out.Digest, out.RunId = ev.GetRef(), d, ev.GetRunId()
 	s.log.InfoContext(ctx, "image checked", "digest", d, "passed", out.Passed,
-		"failed", out.Failed, "not_applicable", out.NotApplicable, "changed", changed,
+		"failed", out.Failed, "not_applicable", out.NotApplicable, "errors", errored(results),
+		"changed", changed,
 		"duration", time.Since(start))
-	id := "checked:" + d + ":" + ev.GetRunId()
+	id := "checked:" + d + ":" + ev.GetRunId() + ":" + ev.GetRef()
 	if err := s.bus.Publish(ctx, crawlspacev1.SubjectImageChecked, id, out); err != nil {
 		return fmt.Errorf("announce check of %s: %w", d, err)
 	}
@@ -98,4 +114,15 @@ func counts(results []Result) *crawlspacev1.ImageChecked {
 		}
 	}
 	return ev
+}
+
+// errored counts the results in error, which image.checked does not carry.
+func errored(results []Result) int {
+	n := 0
+	for _, r := range results {
+		if r.Status == StatusError {
+			n++
+		}
+	}
+	return n
 }

@@ -13,42 +13,70 @@ import (
 // errImageNotFound means the digest is not in the images table.
 var errImageNotFound = errors.New("image not in database")
 
-// imageQuery reads the image's user and whether it has an SSH server.
-const imageQuery = `
-	SELECT coalesce(i.config->'config'->>'User', ''),
-		EXISTS (SELECT 1 FROM image_packages p
-			WHERE p.image_digest = i.digest AND p.name = 'openssh-server')
-		OR EXISTS (SELECT 1 FROM image_files f
-			WHERE f.image_digest = i.digest AND f.path = $2)
-	FROM images i WHERE i.digest = $1`
-
-// loadFacts reads what the rules need of the image with digest d.
-func loadFacts(ctx context.Context, pool *pgxpool.Pool, d string) (*Facts, error) {
-	f := &Facts{Files: map[string]string{}}
-	err := pool.QueryRow(ctx, imageQuery, d, pathSSHD).Scan(&f.User, &f.SSHServer)
+// loadFeatures reads what the rules need of the image with digest d.
+func loadFeatures(ctx context.Context, pool *pgxpool.Pool, d string) (*Features, error) {
+	f := &Features{ConfigFiles: map[string]string{}}
+	err := pool.QueryRow(ctx, `
+		SELECT os_id, os_version_id, os_codename, config::text FROM images WHERE digest = $1`,
+		d).Scan(&f.OS.ID, &f.OS.VersionID, &f.OS.Codename, &f.Config)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errImageNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read image: %w", err)
 	}
-
-	rows, err := pool.Query(ctx, `
-		SELECT path, content FROM image_config_files
-		WHERE image_digest = $1 AND path = ANY($2)`,
-		d, []string{pathSSHDConfig, pathPasswd, pathShadow})
-	if err != nil {
-		return nil, fmt.Errorf("read config files: %w", err)
+	if err := loadRows(ctx, pool, d, f); err != nil {
+		return nil, err
 	}
-	var path, content string
-	_, err = pgx.ForEachRow(rows, []any{&path, &content}, func() error {
-		f.Files[path] = content
+	return f, nil
+}
+
+// loadRows reads the image's files, packages and captured config files.
+func loadRows(ctx context.Context, pool *pgxpool.Pool, d string, f *Features) error {
+	rows, err := pool.Query(ctx, `
+		SELECT path, type, mode, uid, gid, size, link FROM image_files
+		WHERE image_digest = $1 ORDER BY path`, d)
+	if err != nil {
+		return fmt.Errorf("read files: %w", err)
+	}
+	var fl File
+	_, err = pgx.ForEachRow(rows, []any{&fl.Path, &fl.Type, &fl.Mode, &fl.UID, &fl.GID,
+		&fl.Size, &fl.Link}, func() error {
+		f.Files = append(f.Files, fl)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read config files: %w", err)
+		return fmt.Errorf("read files: %w", err)
 	}
-	return f, nil
+	rows, err = pool.Query(ctx, `
+		SELECT ecosystem, name, version, source_name FROM image_packages
+		WHERE image_digest = $1 ORDER BY name, arch`, d)
+	if err != nil {
+		return fmt.Errorf("read packages: %w", err)
+	}
+	var p Package
+	_, err = pgx.ForEachRow(rows, []any{&p.Ecosystem, &p.Name, &p.Version, &p.Source},
+		func() error {
+			f.Packages = append(f.Packages, p)
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("read packages: %w", err)
+	}
+	rows, err = pool.Query(ctx, `
+		SELECT path, content FROM image_config_files WHERE image_digest = $1`, d)
+	if err != nil {
+		return fmt.Errorf("read config files: %w", err)
+	}
+	var path, content string
+	_, err = pgx.ForEachRow(rows, []any{&path, &content}, func() error {
+		f.ConfigFiles[path] = content
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read config files: %w", err)
+	}
+	return nil
 }
 
 // upsertResult stores one result. An unchanged result is not written at

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/docker/distribution/registry/api/errcode"
 	v2 "github.com/docker/distribution/registry/api/v2"
@@ -19,9 +18,6 @@ import (
 	"go.podman.io/image/v5/types"
 
 	"crawlspace.dev/services/crawler/imagefs"
-	"crawlspace.dev/services/crawler/osrelease"
-	"crawlspace.dev/services/crawler/pkgdb/dpkg"
-	"crawlspace.dev/services/crawler/shadow"
 )
 
 // Crawl reads the image ref names without running it. ref is
@@ -31,6 +27,19 @@ import (
 // linux/amd64 image. Errors that retrying cannot mend satisfy
 // [IsPermanent].
 func Crawl(ctx context.Context, ref string, opts CrawlOptions) (*Image, error) {
+	plan := newPlan(opts)
+	ctx, cancel := context.WithTimeoutCause(ctx, plan.limits.ImageTime,
+		fmt.Errorf("%w: crawl took over %s", ErrLimit, plan.limits.ImageTime))
+	defer cancel()
+	img, err := crawl(ctx, ref, opts, plan)
+	if err != nil && errors.Is(context.Cause(ctx), ErrLimit) {
+		return nil, fmt.Errorf("crawl %s: %w", ref, context.Cause(ctx))
+	}
+	return img, err
+}
+
+// crawl is [Crawl] under its time limit.
+func crawl(ctx context.Context, ref string, opts CrawlOptions, plan *scanPlan) (*Image, error) {
 	src, err := parseReference(ref, opts)
 	if err != nil {
 		return nil, err
@@ -55,7 +64,7 @@ func Crawl(ctx context.Context, ref string, opts CrawlOptions) (*Image, error) {
 			return img, nil
 		}
 	}
-	if err := extract(ctx, is, img); err != nil {
+	if err := plan.extract(ctx, is, img, opts.Cache); err != nil {
 		return nil, fmt.Errorf("crawl %s: %w", ref, err)
 	}
 	return img, nil
@@ -89,7 +98,7 @@ func readManifest(ctx context.Context, src *source, is types.ImageSource) (*Imag
 		MediaType:    mime,
 		Architecture: oci.Architecture,
 		Created:      oci.Created,
-		Config:       cfg,
+		Config:       RedactConfig(cfg),
 		Registry:     src.registry,
 		Repository:   src.repository,
 		Tag:          src.tag,
@@ -122,7 +131,8 @@ func chooseManifest(ctx context.Context, sys *types.SystemContext,
 	}
 	d, err := list.ChooseInstance(sys)
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("%w: choose linux/amd64: %w", ErrNotFound, err)
+		return nil, "", nil, fmt.Errorf("%w: choose %s/%s: %w", ErrNotFound, sys.OSChoice,
+			sys.ArchitectureChoice, err)
 	}
 	blob, mime, err = is.GetManifest(ctx, &d)
 	if err != nil {
@@ -134,72 +144,117 @@ func chooseManifest(ctx context.Context, sys *types.SystemContext,
 	return blob, mime, &d, nil
 }
 
-// capture lists the files a crawl keeps and each one's size limit.
-func capture() map[string]int64 {
-	c := map[string]int64{PathDpkgStatus: MaxPackageDBSize}
-	for _, p := range ConfigFilePaths {
-		c[p] = MaxConfigFileSize
-	}
-	return c
-}
-
-// extract streams every layer into a merged view and reads its features.
-func extract(ctx context.Context, is types.ImageSource, img *Image) error {
-	fs := imagefs.New(imagefs.Options{Capture: capture()})
-	for i, l := range img.Layers {
-		size, err := readLayer(ctx, is, l, fs)
-		if err != nil {
-			return err
-		}
-		if l.Size < 0 {
-			img.Layers[i].Size = size
-		}
-	}
-	img.Extracted = true
-	img.Files = fs.Files()
-	img.ConfigFiles = configFiles(fs)
-	img.OS = readOS(fs)
-	pkgs, err := readPackages(fs)
+// extract reads every layer's features, from the cache when it has them
+// and from the blob otherwise, and merges them into img.
+func (p *scanPlan) extract(ctx context.Context, is types.ImageSource, img *Image,
+	cache LayerCache) error {
+	cached, err := p.cached(ctx, cache, img.Layers)
 	if err != nil {
 		return err
 	}
-	img.Packages = pkgs
+	feats := make([]*features, len(img.Layers))
+	var bytes int64
+	files := 0
+	for i, l := range img.Layers {
+		f := cached[l.Digest]
+		if f == nil {
+			if f, err = p.readLayer(ctx, is, &img.Layers[i], bytes, files, cache); err != nil {
+				return err
+			}
+			cached[l.Digest] = f
+		} else {
+			img.Layers[i].Cached = true
+		}
+		bytes += f.FS.Bytes
+		files += len(f.FS.Entries)
+		if bytes > p.limits.ImageBytes || files > p.limits.ImageFiles {
+			return fmt.Errorf("%w: %d bytes in %d files after layer %d, limits %d and %d",
+				ErrLimit, bytes, files, i, p.limits.ImageBytes, p.limits.ImageFiles)
+		}
+		feats[i] = f
+	}
+	p.merge(img, feats)
 	return nil
 }
 
-// readLayer streams one layer blob into fs while checking its digest, and
-// returns its size. A layer that does not read although its bytes match
-// its digest is broken for good; a digest mismatch may be a bad transfer.
-func readLayer(ctx context.Context, is types.ImageSource, l Layer,
-	fs *imagefs.FS) (int64, error) {
+// cached returns the features the cache holds for layers, by digest.
+func (p *scanPlan) cached(ctx context.Context, cache LayerCache,
+	layers []Layer) (map[string]*features, error) {
+	out := make(map[string]*features, len(layers))
+	if cache == nil {
+		return out, nil
+	}
+	digests := make([]string, len(layers))
+	for i, l := range layers {
+		digests[i] = l.Digest
+	}
+	blobs, err := cache.GetLayers(ctx, p.key(), digests)
+	if err != nil {
+		return nil, err
+	}
+	for d, data := range blobs {
+		// A cache entry that does not decode is read again from its blob.
+		if f, err := decodeFeatures(data); err == nil {
+			out[d] = f
+		}
+	}
+	return out, nil
+}
+
+// readLayer streams one layer blob into its features while checking its
+// digest, sets its size when the manifest had none, and adds it to the
+// cache. A layer that does not read although its bytes match its digest is
+// broken for good; a digest mismatch may be a bad transfer.
+func (p *scanPlan) readLayer(ctx context.Context, is types.ImageSource, l *Layer,
+	bytes int64, files int, cache LayerCache) (*features, error) {
 	d, err := digest.Parse(l.Digest)
 	if err != nil {
-		return 0, fmt.Errorf("%w: layer digest %q: %w", ErrUnreadable, l.Digest, err)
+		return nil, fmt.Errorf("%w: layer digest %q: %w", ErrUnreadable, l.Digest, err)
 	}
 	rc, _, err := is.GetBlob(ctx, types.BlobInfo{Digest: d, Size: l.Size, MediaType: l.MediaType},
 		none.NoCache)
 	if err != nil {
-		return 0, fmt.Errorf("fetch layer %s: %w", d, classify(err))
+		return nil, fmt.Errorf("fetch layer %s: %w", d, classify(err))
 	}
 	defer rc.Close()
 
 	v := d.Verifier()
 	counter := &countWriter{}
 	body := io.TeeReader(rc, io.MultiWriter(v, counter))
-	walkErr := fs.AddLayer(ctx, d.String(), body)
+	f, walkErr := p.scanLayer(ctx, body, p.limits.ImageBytes-bytes, p.limits.ImageFiles-files)
 	if ctx.Err() != nil {
-		return 0, ctx.Err()
+		return nil, ctx.Err()
+	}
+	if errors.Is(walkErr, imagefs.ErrLimit) || errors.Is(walkErr, imagefs.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: layer %s: %w", ErrLimit, d, walkErr)
 	}
 	if _, err := io.Copy(io.Discard, body); err != nil {
-		return 0, fmt.Errorf("fetch layer %s: %w", d, err)
+		return nil, fmt.Errorf("fetch layer %s: %w", d, err)
 	}
 	if !v.Verified() {
-		return 0, fmt.Errorf("fetch layer %s: content does not match its digest", d)
+		return nil, fmt.Errorf("fetch layer %s: content does not match its digest", d)
 	}
 	if walkErr != nil {
-		return 0, fmt.Errorf("%w: %w", ErrUnreadable, walkErr)
+		return nil, fmt.Errorf("%w: layer %s: %w", ErrUnreadable, d, walkErr)
 	}
-	return counter.n, nil
+	if l.Size < 0 {
+		l.Size = counter.n
+	}
+	if cache != nil {
+		if err := p.store(ctx, cache, d.String(), f); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// store adds f to the cache.
+func (p *scanPlan) store(ctx context.Context, cache LayerCache, d string, f *features) error {
+	data, err := encodeFeatures(f)
+	if err != nil {
+		return err
+	}
+	return cache.PutLayer(ctx, p.key(), d, data)
 }
 
 // countWriter counts the bytes written to it.
@@ -208,69 +263,6 @@ type countWriter struct{ n int64 }
 func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
 	return len(p), nil
-}
-
-// configFiles returns the captured configuration files, shadow redacted,
-// as valid UTF-8 without NUL bytes so that they store as text.
-func configFiles(fs *imagefs.FS) map[string]string {
-	out := make(map[string]string)
-	for _, p := range ConfigFilePaths {
-		data, ok := fs.Content(p)
-		if !ok {
-			continue
-		}
-		s := textOf(data)
-		if p == PathShadow {
-			s = shadow.Redact(s)
-		}
-		out[p] = s
-	}
-	return out
-}
-
-// textOf turns file content into storable text.
-func textOf(data []byte) string {
-	s := strings.ToValidUTF8(string(data), "\uFFFD")
-	return strings.ReplaceAll(s, "\x00", "\uFFFD")
-}
-
-// readOS parses /etc/os-release, or /usr/lib/os-release without it.
-func readOS(fs *imagefs.FS) osrelease.OS {
-	for _, p := range []string{PathOSRelease, PathUsrOSRelease} {
-		if data, ok := fs.Content(p); ok {
-			return osrelease.Parse(string(data))
-		}
-	}
-	return osrelease.OS{}
-}
-
-// readPackages parses the dpkg status database, if the image has one.
-func readPackages(fs *imagefs.FS) ([]Package, error) {
-	data, ok := fs.Content(PathDpkgStatus)
-	if !ok {
-		return nil, nil
-	}
-	st, err := fs.Stat(PathDpkgStatus)
-	if err != nil {
-		return nil, fmt.Errorf("stat %s: %w", PathDpkgStatus, err)
-	}
-	pkgs, err := dpkg.Parse(string(data))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
-	}
-	out := make([]Package, 0, len(pkgs))
-	for _, p := range pkgs {
-		out = append(out, Package{
-			Ecosystem:     EcosystemDpkg,
-			Name:          p.Name,
-			Version:       p.Version,
-			Arch:          p.Arch,
-			SourceName:    p.SourceName,
-			SourceVersion: p.SourceVersion,
-			Layer:         st.Layer,
-		})
-	}
-	return out, nil
 }
 
 // classify marks registry and store answers that retrying cannot change.

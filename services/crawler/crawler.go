@@ -12,17 +12,59 @@ import (
 
 	"crawlspace.dev/services/crawler/imagefs"
 	"crawlspace.dev/services/crawler/osrelease"
+	"crawlspace.dev/services/platform/distro"
 )
 
-// Limits on captured content, in bytes.
+// Default limits; see [Limits].
 const (
 	// MaxConfigFileSize bounds each captured configuration file.
 	MaxConfigFileSize = 1 << 20
-	// MaxPackageDBSize bounds the dpkg status database.
+	// MaxPackageDBSize bounds each package database file.
 	MaxPackageDBSize = 64 << 20
+	// MaxBinarySize bounds a Go binary or Java archive read for its
+	// packages; larger ones are not read.
+	MaxBinarySize = 64 << 20
+	// MaxImageBytes bounds an image's uncompressed layers.
+	MaxImageBytes = 16 << 30
+	// MaxImageFiles bounds the tar members of an image's layers.
+	MaxImageFiles = 2_000_000
+	// MaxImageTime bounds the time one crawl may take.
+	MaxImageTime = 15 * time.Minute
 )
 
-// Paths of the files a crawl captures.
+// Limits bound what a crawl reads. A zero field takes its default, the
+// constant of the same name with Max prefixed. Going over one fails the
+// crawl with an error wrapping [ErrLimit].
+type Limits struct {
+	ConfigFileSize int64
+	PackageDBSize  int64
+	BinarySize     int64
+	ImageBytes     int64
+	ImageFiles     int
+	ImageTime      time.Duration
+}
+
+// withDefaults returns l with zero fields set to the defaults.
+func (l Limits) withDefaults() Limits {
+	def := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.ConfigFileSize, MaxConfigFileSize)
+	def(&l.PackageDBSize, MaxPackageDBSize)
+	def(&l.BinarySize, MaxBinarySize)
+	def(&l.ImageBytes, MaxImageBytes)
+	if l.ImageFiles <= 0 {
+		l.ImageFiles = MaxImageFiles
+	}
+	if l.ImageTime <= 0 {
+		l.ImageTime = MaxImageTime
+	}
+	return l
+}
+
+// Paths of the files a crawl reads.
 const (
 	PathOSRelease    = "/etc/os-release"
 	PathUsrOSRelease = "/usr/lib/os-release"
@@ -30,17 +72,25 @@ const (
 	PathSSHDConfig   = "/etc/ssh/sshd_config"
 	PathPasswd       = "/etc/passwd"
 	PathShadow       = "/etc/shadow"
+	PathGShadow      = "/etc/gshadow"
 )
 
-// ConfigFilePaths are the files kept in [Image.ConfigFiles] when present.
+// ConfigFilePaths are the files kept in [Image.ConfigFiles] when present,
+// unless [CrawlOptions.ConfigPaths] says otherwise. An entry ending in
+// "/*" keeps every regular file directly in that directory.
 var ConfigFilePaths = []string{
-	PathOSRelease, PathUsrOSRelease, PathSSHDConfig, PathPasswd, PathShadow,
+	PathOSRelease, PathUsrOSRelease, PathSSHDConfig, "/etc/ssh/sshd_config.d/*",
+	"/etc/login.defs", PathPasswd, "/etc/group", PathShadow, PathGShadow,
+	"/etc/vsftpd.conf", "/etc/vsftpd/vsftpd.conf", "/etc/proftpd.conf",
+	"/etc/proftpd/proftpd.conf", "/etc/pam.d/*", "/etc/sudoers", "/etc/sudoers.d/*",
+	"/etc/securetty", "/etc/inetd.conf",
 }
 
 // EcosystemDpkg is the ecosystem of packages from dpkg's status database.
-const EcosystemDpkg = "dpkg"
+const EcosystemDpkg = distro.Dpkg
 
-// CrawlOptions tunes [Crawl]. The zero value crawls over TLS only.
+// CrawlOptions tunes [Crawl]. The zero value crawls over TLS only, without
+// a layer cache, with the default limits and config files.
 type CrawlOptions struct {
 	// InsecureRegistries lists registries (host or host:port, as in the
 	// reference) that may be reached over plain HTTP or unverified TLS.
@@ -50,6 +100,19 @@ type CrawlOptions struct {
 	// manifest and config without reading any layer, and the result's
 	// Extracted is false.
 	Known func(ctx context.Context, digest string) (bool, error)
+	// Cache, when set, holds the features of layers crawled before: a
+	// layer found there is not read again, and a layer read is added.
+	Cache LayerCache
+	// Limits bound what the crawl reads.
+	Limits Limits
+	// ConfigPaths replaces [ConfigFilePaths] when set.
+	ConfigPaths []string
+	// Platform chooses from a manifest list, "os/arch" or
+	// "os/arch/variant"; empty means linux/amd64.
+	Platform string
+	// TempDir holds the short-lived copies of rpm databases that the rpm
+	// readers need as files; empty means the system's temporary directory.
+	TempDir string
 }
 
 // Image is what a crawl found out about one image.
@@ -67,7 +130,8 @@ type Image struct {
 	Architecture string
 	// Created is the config's creation time, nil when it has none.
 	Created *time.Time
-	// Config is the config JSON as read from the image.
+	// Config is the config JSON as read from the image, with the values of
+	// secret environment variables replaced by [Redacted] ([RedactConfig]).
 	Config []byte
 	// Layers lists the layers, lowest first.
 	Layers []Layer
@@ -99,18 +163,29 @@ type Layer struct {
 	MediaType string
 	// Size is the blob's size in bytes.
 	Size int64
+	// Cached is set when the layer's features came from the layer cache
+	// and its blob was not read.
+	Cached bool
 }
 
 // Package is one installed package.
 type Package struct {
-	// Ecosystem names the package database, such as [EcosystemDpkg].
-	Ecosystem string
-	// Name, Version and Arch identify the binary package.
-	Name, Version, Arch string
+	// Ecosystem names the package database: one of the distro package's
+	// ecosystem constants, such as [distro.Dpkg] or [distro.PyPI].
+	Ecosystem string `json:"ecosystem"`
+	// Name, Version and Arch identify the package. Language packages have
+	// no Arch.
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Arch    string `json:"arch"`
 	// SourceName and SourceVersion name the source package it was built
 	// from, which is what security notices name.
-	SourceName, SourceVersion string
-	// Layer is the digest of the layer that last wrote the package
-	// database.
-	Layer string
+	SourceName    string `json:"source_name"`
+	SourceVersion string `json:"source_version"`
+	// Layer is the digest of the lowest layer in which the package appears
+	// with this version.
+	Layer string `json:"layer"`
+	// Path is the file the package was read from: the package database,
+	// or a language package's metadata file, binary or archive.
+	Path string `json:"path"`
 }

@@ -15,11 +15,14 @@ var (
 	// beyond what a crawl accepts: a layer that is not a tar, a captured
 	// file over its limit, a package database that does not parse.
 	ErrUnreadable = errors.New("unreadable image")
+	// ErrLimit reports an image over one of the crawl's [Limits]: too many
+	// bytes or files, a file too large, or a crawl that took too long.
+	ErrLimit = errors.New("image over a crawl limit")
 )
 
 // IsPermanent reports whether err is a crawl failure that retrying cannot
 // mend.
 func IsPermanent(err error) bool {
 	return errors.Is(err, ErrInvalidReference) || errors.Is(err, ErrNotFound) ||
-		errors.Is(err, ErrUnreadable)
+		errors.Is(err, ErrUnreadable) || errors.Is(err, ErrLimit)
 }

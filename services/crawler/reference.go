@@ -52,6 +52,9 @@ func parseReference(ref string, opts CrawlOptions) (*source, error) {
 		ArchitectureChoice:      "amd64",
 		DockerRegistryUserAgent: "crawlspace",
 	}}
+	if err := s.setPlatform(opts.Platform); err != nil {
+		return nil, err
+	}
 	if ir.Transport().Name() == docker.Transport.Name() {
 		s.setRepository(ir.DockerReference(), opts.InsecureRegistries)
 	}
@@ -72,4 +75,21 @@ func (s *source) setRepository(named reference.Named, insecure []string) {
 	if slices.Contains(insecure, s.registry) {
 		s.sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
 	}
+}
+
+// setPlatform chooses the manifest list instance "os/arch[/variant]".
+func (s *source) setPlatform(platform string) error {
+	if platform == "" {
+		return nil
+	}
+	parts := strings.Split(platform, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return fmt.Errorf("%w: platform %q: want os/arch[/variant]", ErrInvalidReference,
+			platform)
+	}
+	s.sys.OSChoice, s.sys.ArchitectureChoice = parts[0], parts[1]
+	if len(parts) == 3 {
+		s.sys.VariantChoice = parts[2]
+	}
+	return nil
 }

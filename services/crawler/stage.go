@@ -24,6 +24,10 @@ type Options struct {
 	// InsecureRegistries lists registries (host:port) reached over plain
 	// HTTP; see [CrawlOptions].
 	InsecureRegistries []string
+	// Limits bound each crawl; see [CrawlOptions].
+	Limits Limits
+	// ConfigPaths replaces [ConfigFilePaths] when set.
+	ConfigPaths []string
 }
 
 // Stage consumes image.named: it crawls each image, stores what it found
@@ -63,6 +67,9 @@ func (s *Stage) HandleNamed(ctx context.Context, m *bus.Message) error {
 	img, err := Crawl(ctx, named.GetRef(), CrawlOptions{
 		InsecureRegistries: s.opts.InsecureRegistries,
 		Known:              s.known,
+		Cache:              PGCache{Pool: s.pool},
+		Limits:             s.opts.Limits,
+		ConfigPaths:        s.opts.ConfigPaths,
 	})
 	if err != nil {
 		if IsPermanent(err) {
@@ -75,16 +82,27 @@ func (s *Stage) HandleNamed(ctx context.Context, m *bus.Message) error {
 	if err != nil {
 		return err
 	}
-	id := fmt.Sprintf("crawled:%s:%s", img.Digest, named.GetRunId())
+	id := fmt.Sprintf("crawled:%s:%s:%s", img.Digest, named.GetRunId(), named.GetRef())
 	if err := s.bus.Publish(ctx, crawlspacev1.SubjectImageCrawled, id, ev); err != nil {
 		return err
 	}
 	s.log.DebugContext(ctx, "image crawled", "ref", img.Ref, "digest", img.Digest,
 		"extracted", img.Extracted, "packages", ev.GetPackageCount(), "files", len(img.Files),
-		"duration", time.Since(start))
+		"cached_layers", cachedLayers(img), "duration", time.Since(start))
 	return nil
 }
 
 // errVanished reports an image that was stored when the crawl began and is
 // gone when its results are stored; a retry crawls it in full.
 var errVanished = errors.New("image vanished from the database during the crawl")
+
+// cachedLayers counts the layers whose features came from the cache.
+func cachedLayers(img *Image) int {
+	n := 0
+	for _, l := range img.Layers {
+		if l.Cached {
+			n++
+		}
+	}
+	return n
+}

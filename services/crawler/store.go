@@ -76,12 +76,13 @@ func insertImage(ctx context.Context, tx pgx.Tx, img *Image, observed time.Time)
 	tag, err := tx.Exec(ctx, `
 		INSERT INTO images (digest, config_digest, media_type, os_id, os_version_id,
 			os_codename, os_name, release, architecture, created, config, first_seen,
-			crawled_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
+			crawled_at, os_variant)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now(), $13)
 		ON CONFLICT (digest) DO NOTHING`,
 		img.Digest, img.ConfigDigest, img.MediaType, img.OS.ID, img.OS.VersionID,
 		img.OS.Codename, img.OS.Name, distro.Release(img.OS.ID, img.OS.VersionID, img.OS.Codename),
-		img.Architecture, img.Created, configJSON(img.Config), observed)
+		img.Architecture, img.Created, configJSON(img.Config), observed,
+		img.OS.Variant)
 	if err != nil {
 		return false, fmt.Errorf("insert image: %w", err)
 	}

@@ -74,9 +74,9 @@ func start(t *testing.T, registry string) *pipeline {
 	go func() {
 		done <- cli.Run(ctx, []string{"all",
 			"--pg-url", pgURL, "--nats-url", p.natsURL, "--http-addr", "127.0.0.1:0",
-			"--insecure-registry", registry, "--notices-dsa", "none",
+			"--insecure-registry", registry, "--notices-sources", "none",
 			"--max-attempts", "2", "--retry-backoff", "200ms", "--log-level", "warn",
-		}, os.Getenv, io.Discard, testWriter{t})
+		}, os.Getenv, nil, io.Discard, testWriter{t})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -206,7 +206,7 @@ func (p *pipeline) loadNotices(file string) {
 	var out bytes.Buffer
 	err := cli.Run(p.t.Context(), []string{"notices", "load", "--source", "dsa",
 		"--pg-url", p.pgURL, "--nats-url", p.natsURL, "--log-level", "warn", file},
-		os.Getenv, &out, testWriter{p.t})
+		os.Getenv, nil, &out, testWriter{p.t})
 	if err != nil {
 		p.t.Fatalf("notices load: %v\n%s", err, out.String())
 	}
@@ -379,11 +379,21 @@ func TestPipeline(t *testing.T) {
 			clean:   {"image-user-root pass", "password-empty pass", "ssh-permit-root-login pass"},
 		}
 		for ref, w := range want {
-			got := p.rows(`SELECT rule_id, status FROM rule_results
-				WHERE image_digest = $1 ORDER BY 1`, digests[ref])
+			got := p.rows(`SELECT rule_id, status FROM rule_results WHERE image_digest = $1
+				AND rule_id IN ('image-user-root', 'password-empty', 'ssh-permit-root-login')
+				ORDER BY 1`, digests[ref])
 			if diff := cmp.Diff(w, got); diff != "" {
 				t.Errorf("%s rule results (-want +got):\n%s", ref, diff)
 			}
+			if errs := p.rows(`SELECT rule_id, evidence FROM rule_results
+				WHERE image_digest = $1 AND status = 'error'`, digests[ref]); len(errs) > 0 {
+				t.Errorf("%s: rules in error: %v", ref, errs)
+			}
+		}
+		// Without an SSH server no SSH rule applies, so none can fail.
+		if got := p.rows(`SELECT rule_id, status FROM rule_results WHERE image_digest = $1
+			AND category = 'ssh' AND status <> 'not-applicable'`, digests[bookworm]); len(got) > 0 {
+			t.Errorf("SSH rules applied to an image without sshd: %v", got)
 		}
 	})
 
@@ -399,7 +409,10 @@ func TestPipeline(t *testing.T) {
 
 	t.Run("rescan and redelivery change nothing", func(t *testing.T) {
 		before := p.snapshot()
-		p.scan("run2", bookworm, planted, clean)
+		// The same image by tag and by digest in one run: two names, one digest,
+		// and each name still gets its own answer.
+		byDigest := registry + "/test/debian@" + digests[bookworm]
+		p.scan("run2", bookworm, byDigest, planted, clean)
 		if diff := cmp.Diff(before, p.snapshot()); diff != "" {
 			t.Errorf("second scan changed the database (-before +after):\n%s", diff)
 		}

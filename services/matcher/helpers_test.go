@@ -124,7 +124,7 @@ func (e *env) parsed(t *testing.T, ev *crawlspacev1.NoticeParsed) error {
 	return e.stage.HandleNotice(t.Context(), message(t, crawlspacev1.SubjectNoticeParsed, ev))
 }
 
-func message(t *testing.T, subject string, ev proto.Message) *bus.Message {
+func message(t testing.TB, subject string, ev proto.Message) *bus.Message {
 	t.Helper()
 	data, err := protojson.Marshal(ev)
 	if err != nil {

@@ -1,11 +1,13 @@
 package matcher
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
-	"crawlspace.dev/services/matcher/version/dpkg"
+	"crawlspace.dev/services/matcher/version"
+	"crawlspace.dev/services/platform/distro"
 )
 
 // Affected statuses, as the notices stage writes them.
@@ -19,69 +21,267 @@ const (
 	statusUndetermined = "undetermined"
 )
 
-// ecosystemDpkg is the only ecosystem matched so far.
-//
-// TODO(crawlspace): match rpm and apk packages once the crawler stores them
-// and version/rpm and version/apk exist.
-const ecosystemDpkg = "dpkg"
+// Package is an installed package as the matcher compares it: notices name
+// SourceName and the comparison is on SourceVersion. For language packages
+// both are the package's own name and version.
+type Package struct {
+	Ecosystem     string
+	Name          string
+	SourceName    string
+	SourceVersion string
+}
 
-// candidate is one installed binary package joined with one affected row
-// naming its source package in the image's release.
-type candidate struct {
-	pkg           string
-	sourceName    string
-	sourceVersion string
-	noticeID      string
-	fixedVersion  string
-	status        string
+// Affected is one affected row of a notice.
+type Affected struct {
+	NoticeID     string
+	Ecosystem    string
+	Release      string
+	Package      string
+	FixedVersion string
+	Status       string
+	// Ranges are OSV ranges; when any of type ECOSYSTEM or SEMVER is
+	// present they decide, and FixedVersion only explains.
+	Ranges []Range
+}
+
+// Range is one OSV affected range.
+type Range struct {
+	Type   string  `json:"type"`
+	Events []Event `json:"events"`
+}
+
+// Event is one OSV range event; exactly one field is set.
+type Event struct {
+	Introduced   string `json:"introduced,omitempty"`
+	Fixed        string `json:"fixed,omitempty"`
+	LastAffected string `json:"last_affected,omitempty"`
+	Limit        string `json:"limit,omitempty"`
+}
+
+// parseRanges decodes affected.ranges.
+func parseRanges(data []byte) ([]Range, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	var rs []Range
+	if err := json.Unmarshal(data, &rs); err != nil {
+		return nil, fmt.Errorf("decode ranges: %w", err)
+	}
+	return rs, nil
+}
+
+// isDistro reports whether ecosystem's packages are matched per release.
+// Language packages are matched with release "".
+func isDistro(ecosystem string) bool {
+	return ecosystem == distro.Dpkg || ecosystem == distro.RPM || ecosystem == distro.APK
 }
 
 // key identifies a finding within one image.
 type key struct {
-	pkg      string
-	noticeID string
+	ecosystem string
+	pkg       string
+	noticeID  string
 }
 
-// finding is one row of the findings table, less the image and times.
+// finding is one row of the findings table, less the image, the key and
+// the times. Every field explains the finding.
 type finding struct {
 	sourceName       string
 	installedVersion string
 	fixedVersion     string
 	release          string
 	status           string
+	comparator       string
 }
 
-// decide reports whether c makes the image vulnerable. Fixed notices
-// count when the installed source version sorts before the fix; unfixed,
+// decide reports whether a makes p vulnerable, and the finding if so.
+// Ranges decide when there are usable ones; otherwise a fixed notice counts
+// when the installed version sorts before the fix, and unfixed,
 // will-not-fix, deferred and end-of-life ones count whatever the version.
-func decide(c candidate, release string) (finding, bool, error) {
-	f := finding{
-		sourceName:       c.sourceName,
-		installedVersion: c.sourceVersion,
-		release:          release,
-		status:           c.status,
+// Not-affected and undetermined rows never count.
+func decide(p Package, a Affected) (finding, bool, error) {
+	if a.Status == statusNotAffected || a.Status == statusUndetermined {
+		return finding{}, false, nil
 	}
-	switch c.status {
+	s, ok := version.For(p.Ecosystem)
+	if !ok {
+		return finding{}, false, fmt.Errorf("no version order for ecosystem %q", p.Ecosystem)
+	}
+	f := finding{sourceName: p.SourceName, installedVersion: p.SourceVersion,
+		release: a.Release, status: a.Status, comparator: s.Name}
+	if usable(a.Ranges) {
+		return inRanges(s, p.SourceVersion, f, a.Ranges)
+	}
+	switch a.Status {
 	case statusFixed:
-		if c.fixedVersion == "" {
+		if a.FixedVersion == "" {
 			return finding{}, false, fmt.Errorf("notice %s fixes %s without a version",
-				c.noticeID, c.sourceName)
+				a.NoticeID, a.Package)
 		}
-		cmp, err := dpkg.Compare(c.sourceVersion, c.fixedVersion)
+		c, err := s.Compare(p.SourceVersion, a.FixedVersion)
 		if err != nil {
-			return finding{}, false, fmt.Errorf("compare %s with notice %s: %w",
-				c.pkg, c.noticeID, err)
+			return finding{}, false, fmt.Errorf("compare %q %q: %w",
+				p.SourceVersion, a.FixedVersion, err)
 		}
-		f.fixedVersion = c.fixedVersion
-		return f, cmp < 0, nil
+		f.fixedVersion = a.FixedVersion
+		return f, c < 0, nil
 	case statusUnfixed, statusWillNotFix, statusDeferred, statusEndOfLife:
 		return f, true, nil
-	case statusNotAffected, statusUndetermined:
-		return finding{}, false, nil
-	default:
-		return finding{}, false, fmt.Errorf("notice %s has unknown status %q",
-			c.noticeID, c.status)
 	}
+	return finding{}, false, fmt.Errorf("notice %s has unknown status %q", a.NoticeID, a.Status)
+}
+
+// usable reports whether rs holds a range the matcher can evaluate; GIT
+// ranges name commits, not versions, and are ignored.
+func usable(rs []Range) bool {
+	for _, r := range rs {
+		if r.Type != "GIT" && len(r.Events) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// inRanges reports whether v lies in any range: at or after an introduced
+// event and before the next fixed event, or at or before the next
+// last_affected one. Events are read in the order OSV lists them.
+//
+// TODO(crawlspace): limit events are ignored, and events are not sorted
+// first, so a range listing them out of order is misread.
+func inRanges(s version.Scheme, v string, f finding, rs []Range) (finding, bool, error) {
+	for _, r := range rs {
+		if r.Type == "GIT" {
+			continue
+		}
+		hit, fixed, err := inRange(s, v, r.Events)
+		if err != nil {
+			return finding{}, false, err
+		}
+		if hit {
+			f.fixedVersion = fixed
+			if fixed != "" {
+				f.status = statusFixed
+			} else if f.status == statusFixed {
+				f.status = statusUnfixed
+			}
+			return f, true, nil
+		}
+	}
+	return finding{}, false, nil
+}
+
+// inRange evaluates one range's events and returns the fix of the interval
+// v is in, "" when that interval has none.
+func inRange(s version.Scheme, v string, events []Event) (bool, string, error) {
+	in := false
+	for _, e := range events {
+		switch {
+		case e.Introduced != "":
+			if in {
+				continue
+			}
+			c, err := compareEvent(s, v, e.Introduced)
+			if err != nil {
+				return false, "", err
+			}
+			in = c >= 0
+		case e.Fixed != "" && in:
+			c, err := s.Compare(v, e.Fixed)
+			if err != nil {
+				return false, "", fmt.Errorf("compare %q %q: %w", v, e.Fixed, err)
+			}
+			if c < 0 {
+				return true, e.Fixed, nil
+			}
+			in = false
+		case e.LastAffected != "" && in:
+			c, err := s.Compare(v, e.LastAffected)
+			if err != nil {
+				return false, "", fmt.Errorf("compare %q %q: %w", v, e.LastAffected, err)
+			}
+			if c <= 0 {
+				return true, "", nil
+			}
+			in = false
+		}
+	}
+	return in, "", nil
+}
+
+// compareEvent compares v with an introduced version; "0" is the start of
+// every ecosystem.
+func compareEvent(s version.Scheme, v, introduced string) (int, error) {
+	if introduced == "0" {
+		return 1, nil
+	}
+	c, err := s.Compare(v, introduced)
+	if err != nil {
+		return 0, fmt.Errorf("compare %q %q: %w", v, introduced, err)
+	}
+	return c, nil
+}
+
+// affectedKey finds the affected rows of one source package.
+type affectedKey struct {
+	ecosystem string
+	release   string
+	pkg       string
+}
+
+// Index holds affected rows by ecosystem, release and source package, so
+// that [Match] looks each package up once.
+type Index map[affectedKey][]Affected
+
+// NewIndex indexes rows.
+func NewIndex(rows []Affected) Index {
+	idx := Index{}
+	for _, a := range rows {
+		k := affectedKey{a.Ecosystem, a.Release, a.Package}
+		idx[k] = append(idx[k], a)
+	}
+	return idx
+}
+
+// skipped is a package and affected row that could not be decided.
+type skipped struct {
+	pkg      Package
+	noticeID string
+	err      error
+}
+
+// Match returns the findings an image of release with pkgs should have
+// against idx: distribution packages against the rows of release, language
+// packages against those of release "". It is a pure function; rows that
+// cannot be decided, such as one with an invalid version, are returned as
+// skipped so that they do not hide the rest. When a binary appears twice
+// (several architectures), its first occurrence decides.
+func Match(release string, pkgs []Package, idx Index) (map[key]finding, []skipped) {
+	want := map[key]finding{}
+	var skips []skipped
+	for _, p := range pkgs {
+		rel := ""
+		if isDistro(p.Ecosystem) {
+			if release == "" {
+				continue
+			}
+			rel = release
+		}
+		for _, a := range idx[affectedKey{p.Ecosystem, rel, p.SourceName}] {
+			k := key{ecosystem: p.Ecosystem, pkg: p.Name, noticeID: a.NoticeID}
+			if _, ok := want[k]; ok {
+				continue
+			}
+			f, vulnerable, err := decide(p, a)
+			if err != nil {
+				skips = append(skips, skipped{pkg: p, noticeID: a.NoticeID, err: err})
+				continue
+			}
+			if vulnerable {
+				want[k] = f
+			}
+		}
+	}
+	return want, skips
 }
 
 // stored is a finding as the table holds it.

@@ -79,7 +79,7 @@ func (s *Stage) HandleCrawled(ctx context.Context, m *bus.Message) error {
 
 	out := res.event(ev.GetDigest())
 	out.Ref, out.RunId = ev.GetRef(), ev.GetRunId()
-	id := "matched:" + ev.GetDigest() + ":" + ev.GetRunId()
+	id := "matched:" + ev.GetDigest() + ":" + ev.GetRunId() + ":" + ev.GetRef()
 	if err := s.bus.Publish(ctx, crawlspacev1.SubjectImageMatched, id, out); err != nil {
 		return fmt.Errorf("announce match of %s: %w", ev.GetDigest(), err)
 	}
@@ -87,8 +87,12 @@ func (s *Stage) HandleCrawled(ctx context.Context, m *bus.Message) error {
 }
 
 // HandleNotice re-matches every stored image that a notice.parsed event
-// may concern, and publishes image.matched for each image whose findings
-// changed. It has the [bus.Handler] signature.
+// may concern, in one transaction, and publishes image.matched for each
+// image whose findings changed. It has the [bus.Handler] signature.
+//
+// TODO(crawlspace): an event whose publish fails after its findings were
+// committed is not sent again on retry, because the retry sees no change;
+// an outbox table would close that gap.
 func (s *Stage) HandleNotice(ctx context.Context, m *bus.Message) error {
 	var ev crawlspacev1.NoticeParsed
 	if err := bus.Decode(m.Data, &ev); err != nil {
@@ -99,52 +103,14 @@ func (s *Stage) HandleNotice(ctx context.Context, m *bus.Message) error {
 	}
 
 	start := time.Now()
-	digests, err := s.imagesForNotice(ctx, &ev)
+	envs, images, err := s.rematchNotice(ctx, &ev)
 	if err != nil {
 		return fmt.Errorf("rematch notice %s: %w", ev.GetId(), err)
 	}
-	envs, matchErr := s.rematch(ctx, &ev, digests)
-	// Announce what did change even when some image failed, so that a
-	// retry, which finds those images unchanged, does not lose their events.
 	if err := s.bus.PublishAll(ctx, envs); err != nil {
 		return fmt.Errorf("announce rematch for notice %s: %w", ev.GetId(), err)
 	}
-	if matchErr != nil {
-		return fmt.Errorf("rematch notice %s: %w", ev.GetId(), matchErr)
-	}
-	s.log.DebugContext(ctx, "notice rematched", "notice", ev.GetId(), "images", len(digests),
+	s.log.DebugContext(ctx, "notice rematched", "notice", ev.GetId(), "images", images,
 		"changed", len(envs), "duration", time.Since(start))
 	return nil
-}
-
-// rematch matches each image and returns an image.matched envelope for
-// each one whose findings changed, with the errors of those that failed.
-//
-// TODO(crawlspace): an event whose publish fails after its findings were
-// committed is not sent again on retry, because the retry sees no change;
-// an outbox table would close that gap.
-func (s *Stage) rematch(ctx context.Context, ev *crawlspacev1.NoticeParsed,
-	digests []string) ([]bus.Envelope, error) {
-	var envs []bus.Envelope
-	var errs []error
-	for _, d := range digests {
-		res, err := s.matchImage(ctx, d)
-		if errors.Is(err, errImageNotFound) {
-			s.log.DebugContext(ctx, "image gone before rematch", "digest", d)
-			continue
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("match %s: %w", d, err))
-			continue
-		}
-		if !res.changed {
-			continue
-		}
-		envs = append(envs, bus.Envelope{
-			Subject: crawlspacev1.SubjectImageMatched,
-			MsgID:   "matched:" + d + ":" + ev.GetId() + ":" + ev.GetContentHash(),
-			Message: res.event(d),
-		})
-	}
-	return envs, errors.Join(errs...)
 }

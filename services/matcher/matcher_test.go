@@ -425,7 +425,7 @@ func TestMessageID(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"matched:" + bullseye + ":DSA-5370-1:abc",
-		"matched:" + bullseye + ":run-7"} {
+		"matched:" + bullseye + ":run-7:example.test/app:1"} {
 		m, err := e.sub.NextMsg(5e9)
 		if err != nil {
 			t.Fatal(err)

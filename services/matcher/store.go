@@ -7,12 +7,25 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
-	"crawlspace.dev/services/matcher/version/dpkg"
+	"crawlspace.dev/services/platform/distro"
 )
 
 // errImageNotFound means the digest is not in the images table.
 var errImageNotFound = errors.New("image not in database")
+
+// Match statuses recorded in image_match_status.
+const (
+	matchMatched   = "matched"
+	matchNoRelease = "no-release"
+	matchNoFeed    = "no-feed"
+)
+
+// imageRow is what the matcher reads of an image.
+type imageRow struct {
+	release string
+	osID    string
+	osVer   string
+}
 
 // matchImage brings the findings of the image with digest d up to date in
 // one transaction. The image's row is locked first, so that two matches of
@@ -24,18 +37,20 @@ func (s *Stage) matchImage(ctx context.Context, d string) (result, error) {
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 
-	release, err := lockImage(ctx, tx, d)
+	img, err := lockImage(ctx, tx, d)
 	if err != nil {
 		return result{}, err
 	}
-	if release == "" {
-		// TODO(crawlspace): record why the image was not matched (no
-		// os-release codename) so that the report can count such images.
-		s.log.WarnContext(ctx, "image has no release codename", "digest", d)
-		return result{}, nil
+	status, reason, err := coverage(ctx, tx, img)
+	if err != nil {
+		return result{}, err
+	}
+	wrote, err := recordStatus(ctx, tx, d, status, reason)
+	if err != nil {
+		return result{}, err
 	}
 
-	want, err := s.wanted(ctx, tx, d, release)
+	want, err := s.wanted(ctx, tx, d, img.release)
 	if err != nil {
 		return result{}, err
 	}
@@ -45,88 +60,164 @@ func (s *Stage) matchImage(ctx context.Context, d string) (result, error) {
 	}
 	p := diff(have, want)
 	res := result{open: p.open, added: p.added, resolved: p.resolved}
-	if len(p.upserts) == 0 && len(p.resolves) == 0 {
+	if len(p.upserts) == 0 && len(p.resolves) == 0 && !wrote {
 		return res, nil
 	}
-
 	if err := apply(ctx, tx, d, p); err != nil {
 		return result{}, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return result{}, fmt.Errorf("commit findings: %w", err)
 	}
-	res.changed = true
+	res.changed = len(p.upserts) > 0 || len(p.resolves) > 0
 	return res, nil
 }
 
-// lockImage locks the image's row and returns its release codename.
-func lockImage(ctx context.Context, tx pgx.Tx, d string) (string, error) {
-	var release string
+// lockImage locks the image's row and returns what the match needs of it.
+func lockImage(ctx context.Context, tx pgx.Tx, d string) (imageRow, error) {
+	var img imageRow
 	err := tx.QueryRow(ctx,
-		`SELECT release FROM images WHERE digest = $1 FOR UPDATE`, d).Scan(&release)
+		`SELECT release, os_id, os_version_id FROM images WHERE digest = $1 FOR UPDATE`,
+		d).Scan(&img.release, &img.osID, &img.osVer)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", errImageNotFound
+		return imageRow{}, errImageNotFound
 	}
 	if err != nil {
-		return "", fmt.Errorf("read image: %w", err)
+		return imageRow{}, fmt.Errorf("read image: %w", err)
 	}
-	return release, nil
+	return img, nil
 }
 
-// candidateQuery joins the image's packages with the affected rows of its
-// release that name their source package. Rows of several architectures of
-// one binary come in architecture order.
+// coverage says whether the image's distribution packages can be matched:
+// its release must be known and some notice must name that release.
+func coverage(ctx context.Context, tx pgx.Tx, img imageRow) (string, string, error) {
+	if img.release == "" {
+		return matchNoRelease, fmt.Sprintf("os %q version %q has no known release; "+
+			"only language packages were matched", img.osID, img.osVer), nil
+	}
+	var fed bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM affected WHERE release = $1)`,
+		img.release).Scan(&fed)
+	if err != nil {
+		return "", "", fmt.Errorf("check feed of %s: %w", img.release, err)
+	}
+	if !fed {
+		return matchNoFeed, fmt.Sprintf("no notice names release %q (%s packages)",
+			img.release, distro.Ecosystem(img.osID)), nil
+	}
+	return matchMatched, "", nil
+}
+
+// recordStatus stores the image's match status and reports whether it
+// changed.
+func recordStatus(ctx context.Context, tx pgx.Tx, d, status, reason string) (bool, error) {
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO image_match_status (image_digest, status, reason, matched_at)
+		VALUES ($1, $2, $3, now())
+		ON CONFLICT (image_digest) DO UPDATE
+		SET status = EXCLUDED.status, reason = EXCLUDED.reason, matched_at = now()
+		WHERE (image_match_status.status, image_match_status.reason)
+			IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.reason)`, d, status, reason)
+	if err != nil {
+		return false, fmt.Errorf("record match status: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// candidateQuery joins the image's packages with the affected rows that
+// name their source package: those of the image's release for
+// distribution packages, those of release ” for language packages. Rows
+// of several architectures of one binary come in architecture order.
 const candidateQuery = `
-	SELECT p.name, p.source_name, p.source_version, a.notice_id, a.fixed_version, a.status
+	SELECT p.ecosystem, p.name, p.source_name, p.source_version, a.notice_id, a.release,
+		a.package, a.fixed_version, a.status, a.ranges
 	FROM image_packages p
 	JOIN affected a ON a.package = p.source_name AND a.ecosystem = p.ecosystem
-	WHERE p.image_digest = $1 AND p.ecosystem = $2 AND a.release = $3
+	WHERE p.image_digest = $1
+	  AND a.release = CASE WHEN p.ecosystem IN ('dpkg', 'rpm', 'apk') THEN $2 ELSE '' END
 	  AND a.status NOT IN ('not-affected', 'undetermined')
-	ORDER BY p.name, a.notice_id, p.arch`
+	ORDER BY p.ecosystem, p.name, a.notice_id, p.arch`
 
 // wanted returns the findings the image should have now. A row that
-// cannot be decided, such as one with an invalid version, is logged and
-// skipped so that it does not hide the rest.
+// cannot be decided is logged and skipped so that it does not hide the
+// rest.
 func (s *Stage) wanted(ctx context.Context, tx pgx.Tx, d, release string) (map[key]finding,
 	error) {
-	rows, err := tx.Query(ctx, candidateQuery, d, ecosystemDpkg, release)
+	rows, err := tx.Query(ctx, candidateQuery, d, release)
 	if err != nil {
 		return nil, fmt.Errorf("read candidates: %w", err)
 	}
-	cands, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (candidate, error) {
-		var c candidate
-		err := r.Scan(&c.pkg, &c.sourceName, &c.sourceVersion, &c.noticeID,
-			&c.fixedVersion, &c.status)
-		return c, err
-	})
+	pkgs, affs, err := scanCandidates(rows)
 	if err != nil {
-		return nil, fmt.Errorf("read candidates: %w", err)
+		return nil, err
 	}
-
-	want := map[key]finding{}
-	for _, c := range cands {
-		k := key{pkg: c.pkg, noticeID: c.noticeID}
-		if _, ok := want[k]; ok {
-			continue
-		}
-		f, vulnerable, err := decide(c, release)
-		if err != nil {
-			s.log.WarnContext(ctx, "package skipped", "digest", d, "package", c.pkg,
-				"notice", c.noticeID, "err", err)
-			continue
-		}
-		if vulnerable {
-			want[k] = f
-		}
+	want, skips := Match(release, uniquePackages(pkgs), NewIndex(uniqueAffected(affs)))
+	for _, sk := range skips {
+		s.log.WarnContext(ctx, "package skipped", "digest", d, "package", sk.pkg.Name,
+			"notice", sk.noticeID, "err", sk.err)
 	}
 	return want, nil
+}
+
+// uniquePackages drops repeats of a package, keeping the first.
+func uniquePackages(pkgs []Package) []Package {
+	type id struct{ ecosystem, name string }
+	seen := map[id]bool{}
+	out := pkgs[:0:0]
+	for _, p := range pkgs {
+		if k := (id{p.Ecosystem, p.Name}); !seen[k] {
+			seen[k] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// uniqueAffected drops repeats of an affected row, keeping the first.
+func uniqueAffected(affs []Affected) []Affected {
+	type id struct{ notice, ecosystem, release, pkg string }
+	seen := map[id]bool{}
+	out := affs[:0:0]
+	for _, a := range affs {
+		if k := (id{a.NoticeID, a.Ecosystem, a.Release, a.Package}); !seen[k] {
+			seen[k] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// scanCandidates reads candidateQuery's rows as pairs of a package and an
+// affected row.
+func scanCandidates(rows pgx.Rows) ([]Package, []Affected, error) {
+	var pkgs []Package
+	var affs []Affected
+	var p Package
+	var a Affected
+	var ranges []byte
+	_, err := pgx.ForEachRow(rows, []any{&p.Ecosystem, &p.Name, &p.SourceName,
+		&p.SourceVersion, &a.NoticeID, &a.Release, &a.Package, &a.FixedVersion, &a.Status,
+		&ranges}, func() error {
+		a.Ecosystem = p.Ecosystem
+		rs, err := parseRanges(ranges)
+		if err != nil {
+			return fmt.Errorf("notice %s: %w", a.NoticeID, err)
+		}
+		a.Ranges = rs
+		pkgs, affs = append(pkgs, p), append(affs, a)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read candidates: %w", err)
+	}
+	return pkgs, affs, nil
 }
 
 // existing returns the image's findings, open and resolved.
 func existing(ctx context.Context, tx pgx.Tx, d string) (map[key]stored, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT package, notice_id, source_name, installed_version, fixed_version, release,
-			status, resolved_at IS NOT NULL
+		SELECT ecosystem, package, notice_id, source_name, installed_version, fixed_version,
+			release, status, comparator, resolved_at IS NOT NULL
 		FROM findings WHERE image_digest = $1`, d)
 	if err != nil {
 		return nil, fmt.Errorf("read findings: %w", err)
@@ -134,12 +225,12 @@ func existing(ctx context.Context, tx pgx.Tx, d string) (map[key]stored, error) 
 	have := map[key]stored{}
 	var k key
 	var f stored
-	_, err = pgx.ForEachRow(rows, []any{&k.pkg, &k.noticeID, &f.sourceName,
-		&f.installedVersion, &f.fixedVersion, &f.release, &f.status, &f.resolved},
-		func() error {
-			have[k] = f
-			return nil
-		})
+	_, err = pgx.ForEachRow(rows, []any{&k.ecosystem, &k.pkg, &k.noticeID, &f.sourceName,
+		&f.installedVersion, &f.fixedVersion, &f.release, &f.status, &f.comparator,
+		&f.resolved}, func() error {
+		have[k] = f
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read findings: %w", err)
 	}
@@ -152,8 +243,7 @@ const upsertFinding = `
 	INSERT INTO findings (image_digest, package, notice_id, ecosystem, source_name,
 		installed_version, fixed_version, release, status, comparator, first_seen)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
-	ON CONFLICT (image_digest, package, notice_id) DO UPDATE SET
-		ecosystem = EXCLUDED.ecosystem,
+	ON CONFLICT (image_digest, ecosystem, package, notice_id) DO UPDATE SET
 		source_name = EXCLUDED.source_name,
 		installed_version = EXCLUDED.installed_version,
 		fixed_version = EXCLUDED.fixed_version,
@@ -165,53 +255,21 @@ const upsertFinding = `
 // resolveFinding marks an open finding resolved now.
 const resolveFinding = `
 	UPDATE findings SET resolved_at = now()
-	WHERE image_digest = $1 AND package = $2 AND notice_id = $3 AND resolved_at IS NULL`
+	WHERE image_digest = $1 AND ecosystem = $2 AND package = $3 AND notice_id = $4
+	  AND resolved_at IS NULL`
 
 // apply writes p's upserts and resolutions in one batch.
 func apply(ctx context.Context, tx pgx.Tx, d string, p plan) error {
 	b := &pgx.Batch{}
 	for k, f := range p.upserts {
-		b.Queue(upsertFinding, d, k.pkg, k.noticeID, ecosystemDpkg, f.sourceName,
-			f.installedVersion, f.fixedVersion, f.release, f.status, dpkg.Comparator)
+		b.Queue(upsertFinding, d, k.pkg, k.noticeID, k.ecosystem, f.sourceName,
+			f.installedVersion, f.fixedVersion, f.release, f.status, f.comparator)
 	}
 	for _, k := range p.resolves {
-		b.Queue(resolveFinding, d, k.pkg, k.noticeID)
+		b.Queue(resolveFinding, d, k.ecosystem, k.pkg, k.noticeID)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("write findings: %w", err)
 	}
 	return nil
-}
-
-// imagesQuery finds every image a notice may concern: those of a named
-// release with a package built from a named source, and those with an
-// open finding for the notice, which a changed notice may resolve.
-const imagesQuery = `
-	SELECT i.digest
-	FROM unnest($1::text[], $2::text[]) AS a (release, package)
-	JOIN images i ON i.release = a.release
-	JOIN image_packages p ON p.image_digest = i.digest AND p.source_name = a.package
-	WHERE p.ecosystem = $3
-	UNION
-	SELECT image_digest FROM findings WHERE notice_id = $4 AND resolved_at IS NULL
-	ORDER BY 1`
-
-// imagesForNotice returns the digests of the images ev may concern.
-func (s *Stage) imagesForNotice(ctx context.Context, ev *crawlspacev1.NoticeParsed) ([]string,
-	error) {
-	releases := make([]string, 0, len(ev.GetAffected()))
-	pkgs := make([]string, 0, len(ev.GetAffected()))
-	for _, a := range ev.GetAffected() {
-		releases = append(releases, a.GetRelease())
-		pkgs = append(pkgs, a.GetPackage())
-	}
-	rows, err := s.pool.Query(ctx, imagesQuery, releases, pkgs, ecosystemDpkg, ev.GetId())
-	if err != nil {
-		return nil, fmt.Errorf("find images: %w", err)
-	}
-	digests, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("find images: %w", err)
-	}
-	return digests, nil
 }

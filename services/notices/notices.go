@@ -1,66 +1,84 @@
 // Package notices is the pipeline's security notice stage. It fetches
 // distributions' advisory feeds, parses them into [advisory.Notice] values
-// (one package per feed format, such as [debian]), stores the notices that
-// are new or whose content changed in PostgreSQL, and publishes a
-// notice.parsed event for each of those, so that the matcher re-checks the
-// images they concern. Loading the same feed twice writes and publishes
-// nothing the second time.
+// (one package per feed: [debian], [ubuntu], [rhel], [alpine], [osv]),
+// stores the notices that are new or whose content changed in PostgreSQL,
+// and publishes a notice.parsed event for each of those, so that the
+// matcher re-checks the images they concern. Syncing an unchanged feed
+// writes and publishes nothing.
 package notices
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/time/rate"
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/notices/advisory"
-	"crawlspace.dev/services/notices/debian"
 	"crawlspace.dev/services/platform/bus"
 )
 
 // DefaultDSAList is the security tracker's DSA list, which [Stage.Run]
-// loads when [Options.Sources] is nil.
+// syncs when [Options.Sources] is nil.
 const DefaultDSAList = "https://salsa.debian.org/security-tracker-team/security-tracker/" +
 	"-/raw/master/data/DSA/list"
 
-// DefaultInterval is the time between loads when [Options.Interval] is zero.
+// DefaultInterval is the time between syncs when [Options.Interval] is zero.
 const DefaultInterval = 6 * time.Hour
 
 // defaultBatch is how many notices go into one transaction.
 const defaultBatch = 500
 
-// ErrUnknownSource is wrapped by [Stage.Load] when it does not know the
-// feed format it is asked for.
+// ErrUnknownSource is wrapped by [Stage.Sync] when it does not know the
+// source it is asked for.
 var ErrUnknownSource = errors.New("unknown notice source")
 
-// Source names one feed for [Stage.Run] to load.
+// Source names one feed for [Stage.Run] to sync.
 type Source struct {
-	// Source is the feed format: "dsa" for the Debian security tracker's
-	// DSA or DLA list format ("dla" is accepted as the same format).
+	// Source is the feed's name, one of [Sources] ("dsa" and "dla" are
+	// accepted for "debian-dsa" and "debian-dla").
 	Source string
-	// Location is a file path or an http(s) URL.
+	// Location is a file, a directory, or an http(s) URL. Empty means the
+	// source's default locations.
 	Location string
+	// Interval is the time between this source's syncs. Zero means
+	// [Options.Interval].
+	Interval time.Duration
 }
 
-// Options configures a [Stage]. The zero value loads the DSA list every six
-// hours.
+// ParseSource reads "SOURCE=LOCATION", "SOURCE=" (the defaults) or a bare
+// LOCATION, which means a DSA-format list, as configuration gives them.
+func ParseSource(spec string) (Source, error) {
+	name, loc, ok := strings.Cut(spec, "=")
+	if !ok || strings.Contains(name, "/") || strings.Contains(name, ":") {
+		return Source{Source: "debian-dsa", Location: spec}, nil
+	}
+	if _, _, err := lookup(name); err != nil {
+		return Source{}, err
+	}
+	return Source{Source: name, Location: loc}, nil
+}
+
+// Options configures a [Stage]. The zero value syncs the DSA list every
+// six hours.
 type Options struct {
-	// Logger receives one info line per load and a warning per skipped
-	// record or failed load. Nil means slog.Default().
+	// Logger receives one info line per sync and a warning per skipped
+	// record or failed sync. Nil means slog.Default().
 	Logger *slog.Logger
-	// Sources are the feeds [Stage.Run] loads, in order. Nil means the
-	// tracker's DSA list, [DefaultDSAList]; an empty non-nil list loads
-	// nothing.
+	// Sources are the feeds [Stage.Run] syncs, each on its own schedule.
+	// Nil means the tracker's DSA list, [DefaultDSAList]; an empty non-nil
+	// list syncs nothing.
 	Sources []Source
-	// Interval is the time between the starts of two rounds of loads; up
-	// to a tenth more is added at random. Zero means [DefaultInterval].
+	// Interval is the time between the starts of two syncs of a source;
+	// up to a tenth more is added at random. Zero means [DefaultInterval].
 	Interval time.Duration
 	// HTTPClient fetches http(s) locations. Nil means a client with
 	// connection, header and overall timeouts.
@@ -68,40 +86,71 @@ type Options struct {
 	// BatchSize is how many notices are written per transaction and
 	// published together. Zero means 500.
 	BatchSize int
+	// Attempts is how many times a download is tried. Zero means 4.
+	Attempts int
+	// Backoff is the wait before the first retry, doubled for each next
+	// one, with up to half again added at random. Zero means a second.
+	Backoff time.Duration
+	// MaxWait caps one wait between attempts, Retry-After included. Zero
+	// means five minutes.
+	MaxWait time.Duration
+	// PerHost is the most requests per second sent to one host. Zero
+	// means 2.
+	PerHost float64
+	// MaxBody is the largest document read, in bytes. Zero means 1 GiB.
+	MaxBody int64
 }
 
-// Stage loads notice feeds into PostgreSQL and announces what changed. It
-// is safe for concurrent use; concurrent loads of one feed store the same
+// Stage syncs notice feeds into PostgreSQL and announces what changed. It
+// is safe for concurrent use; concurrent syncs of one feed store the same
 // rows, though both may count and publish a change.
 type Stage struct {
-	pool *pgxpool.Pool
-	bus  *bus.Bus
-	opts Options
-	log  *slog.Logger
+	pool  *pgxpool.Pool
+	bus   *bus.Bus
+	opts  Options
+	log   *slog.Logger
+	fetch *fetcher
 }
 
 // New returns a Stage that writes through pool and publishes on b.
 func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) *Stage {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	opts.Logger = opts.Logger.With("component", "notices")
-	if opts.Sources == nil {
-		opts.Sources = []Source{{Source: "dsa", Location: DefaultDSAList}}
-	}
-	if opts.Interval <= 0 {
-		opts.Interval = DefaultInterval
-	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = defaultClient()
-	}
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = defaultBatch
-	}
-	return &Stage{pool: pool, bus: b, opts: opts, log: opts.Logger}
+	opts = withDefaults(opts)
+	f := &fetcher{client: opts.HTTPClient, attempts: opts.Attempts, backoff: opts.Backoff,
+		maxWait: opts.MaxWait, maxBody: opts.MaxBody, perHost: rate.Limit(opts.PerHost),
+		limiters: map[string]*rate.Limiter{}}
+	return &Stage{pool: pool, bus: b, opts: opts, log: opts.Logger, fetch: f}
 }
 
-// Result counts what one [Stage.Load] did.
+func withDefaults(o Options) Options {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	o.Logger = o.Logger.With("component", "notices")
+	if o.Sources == nil {
+		o.Sources = []Source{{Source: "debian-dsa", Location: DefaultDSAList}}
+	}
+	o.Interval = cmpOr(o.Interval, DefaultInterval)
+	if o.HTTPClient == nil {
+		o.HTTPClient = defaultClient()
+	}
+	o.BatchSize = cmpOr(o.BatchSize, defaultBatch)
+	o.Attempts = cmpOr(o.Attempts, 4)
+	o.Backoff = cmpOr(o.Backoff, time.Second)
+	o.MaxWait = cmpOr(o.MaxWait, 5*time.Minute)
+	o.PerHost = cmpOr(o.PerHost, 2)
+	o.MaxBody = cmpOr(o.MaxBody, 1<<30)
+	return o
+}
+
+// cmpOr returns v, or def when v is zero or negative.
+func cmpOr[T int | int64 | float64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Result counts what one [Stage.Sync] did.
 type Result struct {
 	// Parsed is the number of well-formed notices read.
 	Parsed int
@@ -109,78 +158,113 @@ type Result struct {
 	// stored with other content (both written and published), and stored
 	// with the same content (neither).
 	New, Changed, Unchanged int
-	// Malformed is the number of records skipped as malformed.
+	// Malformed is the number of records (or whole documents of a
+	// directory or archive) skipped as malformed.
 	Malformed int
 	// Undetermined is the number of affected entries whose status the
 	// feed gave in a form the parser does not know.
 	Undetermined int
-	// Duration is how long the load took.
+	// Skipped is the number of affected entries left out on purpose.
+	Skipped int
+	// NotModified is the number of documents the server said, or their
+	// hash showed, were unchanged since the last sync; they are not parsed.
+	NotModified int
+	// Duration is how long the sync took.
 	Duration time.Duration
 }
 
 // String summarizes r on one line.
 func (r Result) String() string {
-	return fmt.Sprintf("%d parsed, %d new, %d changed, %d unchanged, %d malformed in %s",
-		r.Parsed, r.New, r.Changed, r.Unchanged, r.Malformed, r.Duration.Round(time.Millisecond))
+	return fmt.Sprintf("%d parsed, %d new, %d changed, %d unchanged, %d malformed, "+
+		"%d not modified in %s", r.Parsed, r.New, r.Changed, r.Unchanged, r.Malformed,
+		r.NotModified, r.Duration.Round(time.Millisecond))
 }
 
-// Load reads the feed at location in the given format (see [Source]),
-// stores each notice that is new or changed, and publishes notice.parsed
-// for exactly those. Malformed records are logged and skipped. Notices are
-// committed and published in batches: on error, the batches before it are
-// stored and announced, and a later load picks up the rest.
+// Load is [Stage.Sync] under its former name.
 func (s *Stage) Load(ctx context.Context, source, location string) (Result, error) {
-	start := time.Now()
-	if source != "dsa" && source != "dla" {
-		return Result{}, fmt.Errorf("load %s: %w %q: want dsa", redact(location),
-			ErrUnknownSource, source)
-	}
-	body, name, err := open(ctx, s.opts.HTTPClient, location)
-	if err != nil {
-		return Result{}, err
-	}
-	defer body.Close()
+	return s.Sync(ctx, source, location)
+}
 
-	var res Result
-	err = s.load(ctx, debian.NewReader(body, name), &res)
-	res.Duration = time.Since(start)
+// Sync reads source's feed at location (a file, a directory whose files of
+// the source's format are all read, or a URL; "" for the source's default
+// URLs), stores each notice that is new or changed, and publishes
+// notice.parsed for exactly those. Malformed records are logged and
+// skipped. Notices are committed and published in batches: on error, the
+// batches before it are stored and announced, and a later sync picks up
+// the rest. A URL's cursor is stored only once all of it is.
+func (s *Stage) Sync(ctx context.Context, source, location string) (Result, error) {
+	start := time.Now()
+	name, f, err := lookup(source)
 	if err != nil {
-		return res, fmt.Errorf("load %s: %w", name, err)
+		return Result{}, fmt.Errorf("sync %s: %w", redact(location), err)
 	}
-	s.log.InfoContext(ctx, "notices loaded", "source", source, "location", name,
+	locations := []string{location}
+	if location == "" {
+		locations = f.defaults
+	}
+	w := &writer{s: s, res: &Result{}}
+	for _, loc := range locations {
+		if err := s.syncLocation(ctx, name, f, loc, w); err != nil {
+			w.res.Duration = time.Since(start)
+			return *w.res, fmt.Errorf("sync %s %s: %w", name, redact(loc), err)
+		}
+	}
+	res := *w.res
+	res.Duration = time.Since(start)
+	s.log.InfoContext(ctx, "notices synced", "source", name, "location", redact(location),
 		"parsed", res.Parsed, "new", res.New, "changed", res.Changed,
 		"unchanged", res.Unchanged, "malformed", res.Malformed,
-		"undetermined", res.Undetermined, "duration", res.Duration)
+		"undetermined", res.Undetermined, "not_modified", res.NotModified,
+		"duration", res.Duration)
 	return res, nil
 }
 
-// load streams notices from r in batches through store and publish.
-func (s *Stage) load(ctx context.Context, r *debian.Reader, res *Result) error {
-	batch := make([]advisory.Notice, 0, s.opts.BatchSize)
-	for {
-		n, err := r.Next()
-		var re *debian.RecordError
-		switch {
-		case err == nil:
-			batch = append(batch, n)
-		case errors.As(err, &re):
-			s.log.WarnContext(ctx, "malformed notice skipped", "advisory", re.ID, "err", re)
-		case errors.Is(err, io.EOF):
-		default:
-			return err
+// writer batches notices across the documents of one sync.
+type writer struct {
+	s       *Stage
+	res     *Result
+	pending []advisory.Notice
+	index   map[string]int
+}
+
+// add queues the notices of one document and writes full batches.
+func (w *writer) add(ctx context.Context, feed advisory.Feed) error {
+	for _, re := range feed.Malformed {
+		w.s.log.WarnContext(ctx, "malformed notice skipped", "advisory", re.ID, "err", re)
+	}
+	w.res.Malformed += len(feed.Malformed)
+	w.res.Undetermined += feed.Undetermined
+	w.res.Skipped += feed.Skipped
+	if w.index == nil {
+		w.index = map[string]int{}
+	}
+	for _, n := range feed.Notices {
+		// A notice read twice in one batch keeps its last reading.
+		if i, ok := w.index[n.ID]; ok {
+			w.pending[i] = n
+			w.res.Parsed++
+			w.res.Unchanged++
+			continue
 		}
-		if len(batch) == cap(batch) || (errors.Is(err, io.EOF) && len(batch) > 0) {
-			if err := s.flush(ctx, batch, res); err != nil {
+		w.index[n.ID] = len(w.pending)
+		w.pending = append(w.pending, n)
+		if len(w.pending) >= w.s.opts.BatchSize {
+			if err := w.flush(ctx); err != nil {
 				return err
 			}
-			batch = batch[:0]
-		}
-		if errors.Is(err, io.EOF) {
-			stats := r.Stats()
-			res.Malformed, res.Undetermined = stats.Malformed, stats.Undetermined
-			return nil
 		}
 	}
+	return nil
+}
+
+// flush writes what is queued.
+func (w *writer) flush(ctx context.Context) error {
+	if len(w.pending) == 0 {
+		return nil
+	}
+	err := w.s.flush(ctx, w.pending, w.res)
+	w.pending, w.index = w.pending[:0], map[string]int{}
+	return err
 }
 
 // flush stores one batch and publishes the notices it changed.
@@ -251,33 +335,30 @@ func (s *Stage) forgetBatch(ctx context.Context, changes []change) {
 	}
 }
 
-// Run loads every configured source at start and then once per interval,
-// with up to a tenth of it added at random so that replicas drift apart.
-// A load that fails is logged as a warning and the others go on. Run
-// returns nil when ctx is cancelled.
+// Run syncs every configured source at start and then once per its
+// interval, with up to a tenth of it added at random so that replicas
+// drift apart; each source runs on its own schedule. A sync that fails is
+// logged as a warning and the others go on. Run returns nil when ctx is
+// cancelled.
 func (s *Stage) Run(ctx context.Context) error {
-	for {
-		s.loadAll(ctx)
-		wait := s.opts.Interval + rand.N(s.opts.Interval/10+1)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
+	var wg sync.WaitGroup
+	for _, src := range s.opts.Sources {
+		wg.Go(func() { s.schedule(ctx, src) })
 	}
+	wg.Wait()
+	return nil
 }
 
-// loadAll loads each source once, in order.
-func (s *Stage) loadAll(ctx context.Context) {
-	for _, src := range s.opts.Sources {
-		if ctx.Err() != nil {
-			return
-		}
-		if _, err := s.Load(ctx, src.Source, src.Location); err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "notice load failed", "source", src.Source,
+// schedule syncs one source until ctx is done.
+func (s *Stage) schedule(ctx context.Context, src Source) {
+	interval := cmpOr(src.Interval, s.opts.Interval)
+	for {
+		if _, err := s.Sync(ctx, src.Source, src.Location); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "notice sync failed", "source", src.Source,
 				"location", redact(src.Location), "err", err)
+		}
+		if err := sleep(ctx, interval+rand.N(interval/10+1)); err != nil {
+			return
 		}
 	}
 }

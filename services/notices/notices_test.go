@@ -24,21 +24,14 @@ import (
 	"crawlspace.dev/services/notices"
 	"crawlspace.dev/services/platform/bus"
 	"crawlspace.dev/services/platform/bus/bustest"
+	"crawlspace.dev/services/platform/fixtures"
 	"crawlspace.dev/services/platform/store/storetest"
 )
 
 // fixture returns the path of a Debian list in the shared real test data.
 func fixture(t *testing.T, name string) string {
 	t.Helper()
-	dir := os.Getenv("CRAWLSPACE_FIXTURES")
-	if dir == "" {
-		dir = "/work/shared/fixtures"
-	}
-	path := filepath.Join(dir, "notices", "debian", name)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("fixture %s: %v", name, err)
-	}
-	return path
+	return fixtures.Path(t, "notices/debian/"+name)
 }
 
 type env struct {
@@ -49,7 +42,10 @@ type env struct {
 	seen *atomic.Int64
 }
 
-func newEnv(t *testing.T) env {
+// discard is a logger that drops everything, for benchmarks.
+var discard = slog.New(slog.DiscardHandler)
+
+func newEnv(t testing.TB) env {
 	t.Helper()
 	pool, _ := storetest.New(t)
 	e := env{pool: pool, bus: bustest.New(t), seen: &atomic.Int64{}}
@@ -66,7 +62,7 @@ func newEnv(t *testing.T) env {
 // sent returns how many notice.parsed messages were published, waiting
 // until want arrived or a second passed, and then a little longer so that
 // a surplus shows.
-func (e env) sent(t *testing.T, want int64) int64 {
+func (e env) sent(t testing.TB, want int64) int64 {
 	t.Helper()
 	if err := e.bus.Conn().Flush(); err != nil {
 		t.Fatal(err)
@@ -346,7 +342,7 @@ func TestLoadHTTP(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	e := newEnv(t)
-	st := e.stage(t, notices.Options{})
+	st := e.stage(t, notices.Options{Attempts: 2, Backoff: time.Millisecond, PerHost: 1000})
 
 	// The failing cases run first: each must leave the database empty.
 	tests := []struct {
@@ -419,7 +415,7 @@ func TestLoadSkipsMalformed(t *testing.T) {
 		t.Errorf("%d undetermined rows, want 1", got)
 	}
 	out := logs.String()
-	for _, s := range []string{"malformed notice skipped", "line 5", "notices loaded",
+	for _, s := range []string{"malformed notice skipped", "line 5", "notices synced",
 		"malformed=1"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("log lacks %q:\n%s", s, out)
@@ -494,6 +490,8 @@ func TestRun(t *testing.T) {
 	st := e.stage(t, notices.Options{
 		Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
 		Interval: 20 * time.Millisecond,
+		Attempts: 1,
+		PerHost:  1000,
 		Sources: []notices.Source{
 			{Source: "dsa", Location: srv.URL + "/down"},
 			{Source: "dsa", Location: srv.URL + "/list"},
@@ -526,7 +524,7 @@ func TestRun(t *testing.T) {
 	if got := e.published(t); got != 10 {
 		t.Errorf("published %d events over the rounds, want 10", got)
 	}
-	if out := logs.String(); !strings.Contains(out, "notice load failed") ||
+	if out := logs.String(); !strings.Contains(out, "notice sync failed") ||
 		!strings.Contains(out, "502") {
 		t.Errorf("log lacks the failed load:\n%s", out)
 	}

@@ -121,14 +121,19 @@ func replaceAffected(ctx context.Context, tx pgx.Tx, changes []change) error {
 	for _, c := range changes {
 		ids = append(ids, c.notice.ID)
 		for _, a := range c.notice.Affected {
+			ranges := []byte(a.Ranges)
+			if len(ranges) == 0 {
+				ranges = []byte("[]")
+			}
 			rows = append(rows, []any{c.notice.ID, a.Ecosystem, a.Release, a.Package,
-				a.FixedVersion, string(a.Status)})
+				a.FixedVersion, string(a.Status), string(ranges)})
 		}
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM affected WHERE notice_id = ANY($1)`, ids); err != nil {
 		return fmt.Errorf("delete affected rows of %d notices: %w", len(ids), err)
 	}
-	cols := []string{"notice_id", "ecosystem", "release", "package", "fixed_version", "status"}
+	cols := []string{"notice_id", "ecosystem", "release", "package", "fixed_version", "status",
+		"ranges"}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"affected"}, cols,
 		pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("copy %d affected rows: %w", len(rows), err)
@@ -146,6 +151,37 @@ func forgetHashes(ctx context.Context, pool *pgxpool.Pool, changes []change) err
 	if _, err := pool.Exec(ctx, `UPDATE notices SET content_hash = '' WHERE id = ANY($1)`,
 		ids); err != nil {
 		return fmt.Errorf("clear hashes of %d notices: %w", len(ids), err)
+	}
+	return nil
+}
+
+// readCursor returns the validators stored for source and location, or
+// none.
+func readCursor(ctx context.Context, pool *pgxpool.Pool, source, location string) (
+	validators, error) {
+	var v validators
+	err := pool.QueryRow(ctx, `SELECT etag, last_modified, body_sha256 FROM notice_cursors
+		WHERE source = $1 AND location = $2`, source, location).Scan(
+		&v.etag, &v.lastModified, &v.sha)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return v, fmt.Errorf("read cursor of %s: %w", source, err)
+	}
+	return v, nil
+}
+
+// writeCursor stores v for source and location.
+func writeCursor(ctx context.Context, pool *pgxpool.Pool, source, location string,
+	v validators) error {
+	_, err := pool.Exec(ctx, `
+		INSERT INTO notice_cursors (source, location, etag, last_modified, body_sha256,
+			synced_at)
+		VALUES ($1, $2, $3, $4, $5, now())
+		ON CONFLICT (source, location) DO UPDATE SET etag = EXCLUDED.etag,
+			last_modified = EXCLUDED.last_modified, body_sha256 = EXCLUDED.body_sha256,
+			synced_at = EXCLUDED.synced_at`,
+		source, location, v.etag, v.lastModified, v.sha)
+	if err != nil {
+		return fmt.Errorf("write cursor of %s: %w", source, err)
 	}
 	return nil
 }

@@ -101,3 +101,45 @@ func read(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestGroups reads alpine:3.10's /etc/group, whose groups defer to a
+// gshadow the image does not have.
+func TestGroups(t *testing.T) {
+	group := read(t, fixtures.Path(t, "configs/alpine-3.10.4-etc/group"))
+	got := accounts.ParseGroups(group, "")
+	if len(got) < 20 {
+		t.Fatalf("%d groups", len(got))
+	}
+	want := accounts.Group{Name: "bin", GID: 1, Members: []string{"root", "bin", "daemon"},
+		State: accounts.Locked, Line: 2}
+	if diff := cmp.Diff(want, got[1]); diff != "" {
+		t.Errorf("bin (-want +got):\n%s", diff)
+	}
+	tests := []struct {
+		name, group, gshadow string
+		want                 accounts.State
+	}{
+		{"gshadow empty", "g:x:5:\n", "g:::\n", accounts.Empty},
+		{"gshadow locked", "g:x:5:\n", "g:!::\n", accounts.Locked},
+		{"group field empty, no gshadow", "g::5:\n", "", accounts.Empty},
+		{"hashed", "g:x:5:\n", "g:<hashed>::\n", accounts.Hashed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if g := accounts.ParseGroups(tt.group, tt.gshadow); g[0].State != tt.want {
+				t.Errorf("state %s, want %s", g[0].State, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParseGroups(f *testing.F) {
+	f.Add("root:x:0:\nadm:x:4:root,adm\n", "root:*::\n")
+	f.Fuzz(func(t *testing.T, group, gshadow string) {
+		for _, g := range accounts.ParseGroups(group, gshadow) {
+			if g.Name == "" || g.Line < 1 {
+				t.Errorf("group %+v", g)
+			}
+		}
+	})
+}

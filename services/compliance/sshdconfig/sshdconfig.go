@@ -3,25 +3,43 @@
 // keyword wins, a keyword may be separated from its arguments by spaces or
 // by one "=", "#" starts a comment, and lines after a Match line apply only
 // to the connections the Match selects, so they never change global values.
+// Include lines read the named files in place, in lexical order of their
+// glob's matches, from a set of captured files.
 package sshdconfig
 
 import (
 	"bufio"
 	"fmt"
 	"io"
+	"path"
+	"slices"
 	"strings"
 )
 
 // Defaults holds OpenSSH's built-in values for the keywords crawlspace's
 // rules read, keyed by lowercase keyword. They apply when a configuration
-// leaves a keyword out.
+// leaves a keyword out. Values are those of OpenSSH 9.x (sshd_config(5)).
 var Defaults = map[string]string{
-	"permitrootlogin":        "prohibit-password",
-	"passwordauthentication": "yes",
-	"permitemptypasswords":   "no",
-	"pubkeyauthentication":   "yes",
-	"x11forwarding":          "no",
+	"permitrootlogin":         "prohibit-password",
+	"passwordauthentication":  "yes",
+	"permitemptypasswords":    "no",
+	"pubkeyauthentication":    "yes",
+	"x11forwarding":           "no",
+	"maxauthtries":            "6",
+	"ignorerhosts":            "yes",
+	"hostbasedauthentication": "no",
+	"permituserenvironment":   "no",
+	"logingracetime":          "120",
+	"allowtcpforwarding":      "yes",
+	"protocol":                "2",
+	"usepam":                  "no",
 }
+
+// maxDepth is how deep Includes nest before sshd gives up, as in OpenSSH.
+const maxDepth = 16
+
+// Dir is the directory relative Include paths are resolved in.
+const Dir = "/etc/ssh"
 
 // Entry is one global keyword as a configuration sets it.
 type Entry struct {
@@ -29,6 +47,9 @@ type Entry struct {
 	Keyword string
 	// Args are its arguments, unquoted.
 	Args []string
+	// File is the file that sets it; "" for [Parse]'s single reader and
+	// for defaults.
+	File string
 	// Line is the 1-based line number; 0 means the value is OpenSSH's
 	// default and no line sets it.
 	Line int
@@ -41,11 +62,11 @@ func (e Entry) Value() string { return strings.Join(e.Args, " ") }
 // configuration, in which every keyword has its default.
 type Config struct {
 	global map[string]Entry
-	// Includes lists the arguments of Include lines, which are not read.
-	//
-	// TODO(crawlspace): follow Include globs (Debian 12 includes
-	// /etc/ssh/sshd_config.d/*.conf) once the crawler captures those files.
+	all    map[string][]Entry
+	// Includes lists the arguments of Include lines, in the order read.
 	Includes []string
+	// Files lists the files read, the main one first.
+	Files []string
 	// MatchBlocks counts the Match blocks, whose contents are not global.
 	MatchBlocks int
 }
@@ -54,6 +75,20 @@ type Config struct {
 func (c *Config) Lookup(keyword string) (Entry, bool) {
 	e, ok := c.global[strings.ToLower(keyword)]
 	return e, ok
+}
+
+// All returns every global setting of keyword in the order read, for the
+// keywords sshd accumulates, such as HostKey.
+func (c *Config) All(keyword string) []Entry { return c.all[strings.ToLower(keyword)] }
+
+// Keywords returns the lowercase keywords set globally, sorted.
+func (c *Config) Keywords() []string {
+	out := make([]string, 0, len(c.global))
+	for k := range c.global {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Effective returns the global setting of keyword, or its entry in
@@ -69,43 +104,122 @@ func (c *Config) Effective(keyword string) (Entry, bool) {
 	return Entry{}, false
 }
 
-// Parse reads a configuration from r. Malformed lines, such as an
-// unterminated quote, are errors; unknown keywords are kept.
+// Parse reads one configuration from r. Include lines are recorded in
+// Includes but not followed. Malformed lines, such as an unterminated
+// quote, are errors; unknown keywords are kept.
 func Parse(r io.Reader) (*Config, error) {
-	c := &Config{global: map[string]Entry{}}
+	c := newConfig()
+	if err := c.read(r, "", false, 0, nil); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ParseFiles reads the configuration in files[main], following Include
+// lines into the other entries of files, which maps absolute paths to
+// contents. A glob matching no captured file reads nothing, as in sshd.
+func ParseFiles(files map[string]string, main string) (*Config, error) {
+	c := newConfig()
+	text, ok := files[main]
+	if !ok {
+		return c, nil
+	}
+	c.Files = append(c.Files, main)
+	err := c.read(strings.NewReader(text), main, false, 0, files)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func newConfig() *Config {
+	return &Config{global: map[string]Entry{}, all: map[string][]Entry{}}
+}
+
+// read adds the lines of one file. inMatch says the file is read inside a
+// Match block, so that nothing in it is global.
+func (c *Config) read(r io.Reader, file string, inMatch bool, depth int,
+	files map[string]string) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	for n := 1; sc.Scan(); n++ {
 		kw, args, err := splitLine(sc.Text())
 		if err != nil {
-			return nil, fmt.Errorf("parse line %d: %w", n, err)
+			return fmt.Errorf("parse %s line %d: %w", name(file), n, err)
 		}
-		c.add(kw, args, n)
+		switch strings.ToLower(kw) {
+		case "":
+		case "match":
+			c.MatchBlocks++
+			inMatch = true
+		case "include":
+			c.Includes = append(c.Includes, args...)
+			if files == nil {
+				continue
+			}
+			if err := c.include(args, inMatch, depth, files); err != nil {
+				return fmt.Errorf("%s line %d: %w", name(file), n, err)
+			}
+		default:
+			if !inMatch {
+				c.add(kw, args, file, n)
+			}
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read sshd_config: %w", err)
+		return fmt.Errorf("read %s: %w", name(file), err)
 	}
-	return c, nil
+	return nil
 }
 
-// add records one line's keyword unless it is inside a Match block or was
-// already set.
-func (c *Config) add(kw string, args []string, line int) {
-	if kw == "" {
-		return
+// include reads the files each glob in args matches, each in lexical order.
+// A Match inside an included file ends with that file, as in sshd.
+func (c *Config) include(args []string, inMatch bool, depth int,
+	files map[string]string) error {
+	if depth+1 >= maxDepth {
+		return fmt.Errorf("include nested deeper than %d", maxDepth)
 	}
-	lower := strings.ToLower(kw)
-	switch {
-	case lower == "match":
-		c.MatchBlocks++
-	case c.MatchBlocks > 0:
-		// Inside a Match block until the end of the file.
-	case lower == "include":
-		c.Includes = append(c.Includes, args...)
-	default:
-		if _, ok := c.global[lower]; !ok {
-			c.global[lower] = Entry{Keyword: kw, Args: args, Line: line}
+	for _, glob := range args {
+		if !path.IsAbs(glob) {
+			glob = path.Join(Dir, glob)
 		}
+		for _, p := range matches(glob, files) {
+			c.Files = append(c.Files, p)
+			err := c.read(strings.NewReader(files[p]), p, inMatch, depth+1, files)
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// matches returns the paths of files that glob matches, sorted.
+func matches(glob string, files map[string]string) []string {
+	var out []string
+	for p := range files {
+		if ok, err := path.Match(glob, p); err == nil && ok {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func name(file string) string {
+	if file == "" {
+		return "sshd_config"
+	}
+	return file
+}
+
+// add records one global keyword; the first setting wins.
+func (c *Config) add(kw string, args []string, file string, line int) {
+	lower := strings.ToLower(kw)
+	e := Entry{Keyword: kw, Args: args, File: file, Line: line}
+	c.all[lower] = append(c.all[lower], e)
+	if _, ok := c.global[lower]; !ok {
+		c.global[lower] = e
 	}
 }
 

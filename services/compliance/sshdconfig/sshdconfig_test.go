@@ -127,3 +127,48 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestIncludeFiles follows Include as sshd does: in place, globs sorted,
+// relative paths under /etc/ssh, and a Match in an included file ending
+// with that file.
+func TestIncludeFiles(t *testing.T) {
+	files := map[string]string{
+		"/etc/ssh/sshd_config": "Include sshd_config.d/*.conf\nPermitRootLogin no\n" +
+			"X11Forwarding yes\n",
+		"/etc/ssh/sshd_config.d/20-b.conf": "PermitRootLogin yes\n",
+		"/etc/ssh/sshd_config.d/10-a.conf": "Match User x\nX11Forwarding no\n",
+		"/etc/ssh/sshd_config.d/skip.txt":  "PasswordAuthentication no\n",
+	}
+	c, err := sshdconfig.ParseFiles(files, "/etc/ssh/sshd_config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		keyword, value, file string
+		line                 int
+	}{
+		{"PermitRootLogin", "yes", "/etc/ssh/sshd_config.d/20-b.conf", 1},
+		{"X11Forwarding", "yes", "/etc/ssh/sshd_config", 3},
+		{"PasswordAuthentication", "yes", "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.keyword, func(t *testing.T) {
+			e, _ := c.Effective(tt.keyword)
+			if e.Value() != tt.value || e.File != tt.file || e.Line != tt.line {
+				t.Errorf("%s = %+v, want %q at %s:%d", tt.keyword, e, tt.value, tt.file, tt.line)
+			}
+		})
+	}
+	want := []string{"/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/10-a.conf",
+		"/etc/ssh/sshd_config.d/20-b.conf"}
+	if diff := cmp.Diff(want, c.Files); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+}
+
+func TestIncludeLoop(t *testing.T) {
+	files := map[string]string{"/etc/ssh/sshd_config": "Include /etc/ssh/sshd_config\n"}
+	if _, err := sshdconfig.ParseFiles(files, "/etc/ssh/sshd_config"); err == nil {
+		t.Error("an Include loop was accepted")
+	}
+}

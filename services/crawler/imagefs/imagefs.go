@@ -7,6 +7,7 @@ package imagefs
 
 import (
 	"errors"
+	"io"
 	"path"
 	"sort"
 	"strings"
@@ -43,31 +44,54 @@ var (
 // File is one file of the merged image.
 type File struct {
 	// Path is absolute and clean ("/etc/passwd").
-	Path string
+	Path string `json:"path,omitempty"`
 	// Type is the file's kind.
-	Type Type
+	Type Type `json:"type"`
 	// Mode holds the permission bits plus setuid (04000), setgid (02000)
 	// and sticky (01000).
-	Mode int64
+	Mode int64 `json:"mode"`
 	// UID and GID are the numeric owner and group.
-	UID, GID int
+	UID int `json:"uid"`
+	GID int `json:"gid"`
 	// Size is the content size in bytes; for a hard link it is the size of
 	// its target when the target is a regular file.
-	Size int64
+	Size int64 `json:"size"`
 	// Link is a symbolic link's target as written in the layer, or a hard
 	// link's target as a clean absolute path.
-	Link string
+	Link string `json:"link,omitempty"`
 	// Layer is the digest of the layer that last wrote the file.
-	Layer string
+	Layer string `json:"layer,omitempty"`
 }
 
-// Options says which files' content to keep.
+// Options says which files' content to keep and bounds what a layer may
+// hold. The zero value keeps no content and sets no bounds.
 type Options struct {
 	// Capture maps clean absolute paths to the most bytes of content to
 	// keep for each; a regular file at such a path that is larger makes
-	// [FS.AddLayer] fail with [ErrTooLarge].
+	// [Scan] fail with [ErrTooLarge].
 	Capture map[string]int64
+	// CapturePatterns are [path.Match] patterns ("/etc/pam.d/*") whose
+	// matching regular files are kept like those of Capture.
+	CapturePatterns []Pattern
+	// Visit, when set, is called for every regular file whose content is
+	// not captured, with a reader of its content; it may read as much of
+	// it as it likes. An error it returns ends the scan.
+	Visit func(e *Entry, r io.Reader) error
+	// MaxBytes bounds the uncompressed tar stream; a layer that is larger
+	// fails with [ErrLimit]. Zero means no bound.
+	MaxBytes int64
+	// MaxFiles bounds the number of members; zero means no bound.
+	MaxFiles int
 }
+
+// Pattern is a capture pattern and the most bytes kept of each match.
+type Pattern struct {
+	Glob  string
+	Limit int64
+}
+
+// ErrLimit reports a layer over one of the bounds of [Options].
+var ErrLimit = errors.New("layer over its limit")
 
 // FS is the merged view of the layers added so far. It is not safe for
 // concurrent use.

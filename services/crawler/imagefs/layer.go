@@ -21,65 +21,109 @@ const (
 	opaqueMarker   = ".wh..wh..opq"
 )
 
-// entry is one layer member, held until the whole layer has been read so
+// Entry is one layer member, held until the whole layer has been read so
 // that the layer's whiteouts apply to lower layers only.
-type entry struct {
-	path     string
-	file     File
-	content  []byte
-	captured bool
+type Entry struct {
+	// Path is the member's clean absolute name as written in the layer.
+	Path string `json:"p"`
+	// File is the member's metadata; its Path and Layer are set on merge.
+	File File `json:"f"`
+	// Content is the captured content, when Captured is set.
+	Content  []byte `json:"c,omitempty"`
+	Captured bool   `json:"k,omitempty"`
 }
 
-// whiteout removes name from dir, or every lower entry under dir when
-// opaque is set.
-type whiteout struct {
-	dir, name string
-	opaque    bool
+// Whiteout removes Name from Dir, or every lower entry under Dir when Opaque
+// is set.
+type Whiteout struct {
+	Dir    string `json:"d"`
+	Name   string `json:"n,omitempty"`
+	Opaque bool   `json:"o,omitempty"`
 }
 
-// layer is what one layer blob holds.
-type layer struct {
-	entries   []entry
-	whiteouts []whiteout
+// Layer is what one layer blob holds, as [Scan] reads it: a value that can
+// be kept (cached by layer digest) and merged later with [FS.Apply].
+type Layer struct {
+	Entries   []Entry    `json:"e"`
+	Whiteouts []Whiteout `json:"w,omitempty"`
+	// Bytes is the size of the uncompressed tar stream.
+	Bytes int64 `json:"b"`
 }
 
-// AddLayer reads one layer blob (a tar, plain or compressed with gzip or
-// zstd, whatever its media type claims) and merges it over the layers added
-// before. digest names the layer in [File.Layer]. The blob is read once, to
-// its end, so that a caller can verify its digest. On error the FS is
-// unchanged.
+// AddLayer reads one layer blob with [Scan] and merges it over the layers
+// added before with [FS.Apply]. On error the FS is unchanged.
 func (fs *FS) AddLayer(ctx context.Context, digest string, blob io.Reader) error {
-	l, err := fs.readLayer(ctx, blob)
+	l, err := Scan(ctx, blob, fs.opts)
 	if err != nil {
 		return fmt.Errorf("read layer %s: %w", digest, err)
 	}
-	for _, w := range l.whiteouts {
-		fs.applyWhiteout(w)
-	}
-	for _, e := range l.entries {
-		fs.insert(digest, e)
-	}
-	fs.layers++
+	fs.Apply(digest, l)
 	return nil
 }
 
+// Apply merges l, the layer with the given digest, over the layers applied
+// before: its whiteouts hide lower entries, then its entries are inserted.
+// digest names the layer in [File.Layer].
+func (fs *FS) Apply(digest string, l *Layer) {
+	for _, w := range l.Whiteouts {
+		fs.applyWhiteout(w)
+	}
+	for _, e := range l.Entries {
+		fs.insert(digest, e)
+	}
+	fs.layers++
+}
+
+// Scan reads one layer blob (a tar, plain or compressed with gzip or zstd,
+// whatever its media type claims) without merging it. The blob is read
+// once, to its end, so that a caller can verify its digest.
+func Scan(ctx context.Context, blob io.Reader, opts Options) (*Layer, error) {
+	s := &scanner{opts: opts}
+	return s.readLayer(ctx, blob)
+}
+
+// scanner reads one layer under opts.
+type scanner struct {
+	opts  Options
+	files int
+}
+
 // readLayer decompresses blob and reads its tar members.
-func (fs *FS) readLayer(ctx context.Context, blob io.Reader) (*layer, error) {
+func (fs *scanner) readLayer(ctx context.Context, blob io.Reader) (*Layer, error) {
 	r, closeFn, err := decompress(blob)
 	if err != nil {
 		return nil, err
 	}
 	defer closeFn()
-	l, err := fs.readTar(ctx, r)
+	cr := &countReader{r: r, limit: fs.opts.MaxBytes}
+	l, err := fs.readTar(ctx, cr)
 	if err != nil {
 		return nil, err
 	}
 	// Read what follows the tar's end so that a compressed stream's
 	// checksum and a truncated tail are checked.
-	if _, err := io.Copy(io.Discard, r); err != nil {
+	if _, err := io.Copy(io.Discard, cr); err != nil {
 		return nil, fmt.Errorf("read past tar end: %w", err)
 	}
+	l.Bytes = cr.n
 	return l, nil
+}
+
+// countReader counts the bytes read through it and fails with [ErrLimit]
+// once they pass limit, when limit is positive.
+type countReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.limit > 0 && c.n > c.limit {
+		return n, fmt.Errorf("%w: more than %d uncompressed bytes", ErrLimit, c.limit)
+	}
+	return n, err
 }
 
 // decompress detects the compression of blob from its first bytes.
@@ -108,8 +152,8 @@ func decompress(blob io.Reader) (io.Reader, func(), error) {
 }
 
 // readTar reads every member of a layer tar.
-func (fs *FS) readTar(ctx context.Context, r io.Reader) (*layer, error) {
-	l := &layer{}
+func (fs *scanner) readTar(ctx context.Context, r io.Reader) (*Layer, error) {
+	l := &Layer{}
 	tr := tar.NewReader(r)
 	last := ""
 	for {
@@ -124,6 +168,10 @@ func (fs *FS) readTar(ctx context.Context, r io.Reader) (*layer, error) {
 			return nil, fmt.Errorf("read tar header after %q: %w", last, err)
 		}
 		last = hdr.Name
+		fs.files++
+		if fs.opts.MaxFiles > 0 && fs.files > fs.opts.MaxFiles {
+			return nil, fmt.Errorf("%w: more than %d files", ErrLimit, fs.opts.MaxFiles)
+		}
 		if err := fs.readMember(l, hdr, tr); err != nil {
 			return nil, err
 		}
@@ -131,7 +179,7 @@ func (fs *FS) readTar(ctx context.Context, r io.Reader) (*layer, error) {
 }
 
 // readMember records one tar member in l.
-func (fs *FS) readMember(l *layer, hdr *tar.Header, tr *tar.Reader) error {
+func (fs *scanner) readMember(l *Layer, hdr *tar.Header, tr *tar.Reader) error {
 	p := Clean(hdr.Name)
 	if p == "/" {
 		return nil
@@ -145,7 +193,7 @@ func (fs *FS) readMember(l *layer, hdr *tar.Header, tr *tar.Reader) error {
 	if !ok {
 		return nil
 	}
-	e := entry{path: p, file: File{
+	e := Entry{Path: p, File: File{
 		Type: typ,
 		Mode: hdr.Mode & 0o7777,
 		UID:  hdr.Uid,
@@ -154,53 +202,70 @@ func (fs *FS) readMember(l *layer, hdr *tar.Header, tr *tar.Reader) error {
 	}}
 	switch typ {
 	case TypeSymlink:
-		e.file.Link = hdr.Linkname
+		e.File.Link = hdr.Linkname
 	case TypeHardlink:
-		e.file.Link = Clean(hdr.Linkname)
-		e.file.Size = 0
+		e.File.Link = Clean(hdr.Linkname)
+		e.File.Size = 0
 	case TypeFile:
 		if err := fs.capture(&e, tr); err != nil {
 			return err
 		}
 	default:
-		e.file.Size = 0
+		e.File.Size = 0
 	}
-	l.entries = append(l.entries, e)
+	l.Entries = append(l.Entries, e)
 	return nil
 }
 
 // addWhiteout records the whiteout marker base found in dir.
-func (l *layer) addWhiteout(dir, base string) {
+func (l *Layer) addWhiteout(dir, base string) {
 	switch {
 	case base == opaqueMarker:
-		l.whiteouts = append(l.whiteouts, whiteout{dir: dir, opaque: true})
+		l.Whiteouts = append(l.Whiteouts, Whiteout{Dir: dir, Opaque: true})
 	case strings.HasPrefix(base, whiteoutMeta):
 		// Other aufs metadata (.wh..wh.plnk, .wh..wh.aufs): not files.
 	default:
 		name := strings.TrimPrefix(base, whiteoutPrefix)
 		if name != "" && name != "." && name != ".." {
-			l.whiteouts = append(l.whiteouts, whiteout{dir: dir, name: name})
+			l.Whiteouts = append(l.Whiteouts, Whiteout{Dir: dir, Name: name})
 		}
 	}
 }
 
-// capture keeps e's content when its path is one of the captured ones.
-func (fs *FS) capture(e *entry, r io.Reader) error {
-	limit, ok := fs.opts.Capture[e.path]
+// limit returns the capture limit of p, and whether p is captured.
+func (fs *scanner) limit(p string) (int64, bool) {
+	if limit, ok := fs.opts.Capture[p]; ok {
+		return limit, true
+	}
+	for _, pat := range fs.opts.CapturePatterns {
+		if ok, _ := path.Match(pat.Glob, p); ok {
+			return pat.Limit, true
+		}
+	}
+	return 0, false
+}
+
+// capture keeps e's content when its path is one of the captured ones, and
+// shows it to the visitor otherwise.
+func (fs *scanner) capture(e *Entry, r io.Reader) error {
+	limit, ok := fs.limit(e.Path)
 	if !ok {
+		if fs.opts.Visit != nil {
+			return fs.opts.Visit(e, r)
+		}
 		return nil
 	}
-	if e.file.Size > limit {
-		return fmt.Errorf("%w: %s is %d bytes, limit %d", ErrTooLarge, e.path, e.file.Size, limit)
+	if e.File.Size > limit {
+		return fmt.Errorf("%w: %s is %d bytes, limit %d", ErrTooLarge, e.Path, e.File.Size, limit)
 	}
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		return fmt.Errorf("read %s: %w", e.path, err)
+		return fmt.Errorf("read %s: %w", e.Path, err)
 	}
 	if int64(len(data)) > limit {
-		return fmt.Errorf("%w: %s is over %d bytes", ErrTooLarge, e.path, limit)
+		return fmt.Errorf("%w: %s is over %d bytes", ErrTooLarge, e.Path, limit)
 	}
-	e.content, e.captured = data, true
+	e.Content, e.Captured = data, true
 	return nil
 }
 
@@ -228,29 +293,29 @@ func fileType(flag byte) (Type, bool) {
 }
 
 // applyWhiteout removes what w hides from the layers merged so far.
-func (fs *FS) applyWhiteout(w whiteout) {
-	dir, err := fs.resolve(w.dir, true)
+func (fs *FS) applyWhiteout(w Whiteout) {
+	dir, err := fs.resolve(w.Dir, true)
 	if err != nil || !dir.isDir() {
 		return
 	}
-	if w.opaque {
+	if w.Opaque {
 		dir.children = map[string]*node{}
 		return
 	}
-	delete(dir.children, w.name)
+	delete(dir.children, w.Name)
 }
 
 // insert puts e into the tree, replacing what lower layers had at its path.
 // A directory over a directory keeps the lower one's children; anything
 // else replaces the whole lower subtree.
-func (fs *FS) insert(digest string, e entry) {
-	dirPath, name := path.Split(e.path)
+func (fs *FS) insert(digest string, e Entry) {
+	dirPath, name := path.Split(e.Path)
 	parent := fs.mkdirAll(dirPath)
 	old := parent.children[name]
-	f := e.file
+	f := e.File
 	f.Path = path.Join(parent.path, name)
 	f.Layer = digest
-	n := &node{path: f.Path, file: &f, content: e.content, captured: e.captured}
+	n := &node{path: f.Path, file: &f, content: e.Content, captured: e.Captured}
 	switch f.Type {
 	case TypeDir:
 		n.children = map[string]*node{}

@@ -20,18 +20,32 @@ type OS struct {
 	Codename string
 	// Name is PRETTY_NAME, such as "Debian GNU/Linux 12 (bookworm)".
 	Name string
+	// Variant is "distroless" for Google's distroless images, "scratch"
+	// for an image with no operating system (set by the caller, which
+	// knows what else the image holds), and "" otherwise.
+	Variant string `json:",omitempty"`
 }
+
+// Variants of [OS.Variant].
+const (
+	VariantDistroless = "distroless"
+	VariantScratch    = "scratch"
+)
 
 // Parse reads the identity fields of an os-release file. It never fails:
 // lines that are not assignments are ignored, as the format asks.
 func Parse(content string) OS {
 	vars := Vars(content)
-	return OS{
+	os := OS{
 		ID:        vars["ID"],
 		VersionID: vars["VERSION_ID"],
 		Codename:  codename(vars),
 		Name:      vars["PRETTY_NAME"],
 	}
+	if vars["PRETTY_NAME"] == "Distroless" || strings.Contains(vars["HOME_URL"], "/distroless") {
+		os.Variant = VariantDistroless
+	}
+	return os
 }
 
 // Vars returns every assignment in content, values unquoted and unescaped.

@@ -72,8 +72,13 @@ type Affected struct {
 	// Status says whether and how the package is fixed in Release.
 	Status Status
 	// FixedVersion is the first fixed version, verbatim (epochs, "~" and
-	// "+really" included). It is set only when Status is [StatusFixed].
+	// "+really" included). It is set only when Status is [StatusFixed],
+	// and then always unless Ranges holds several fixed events.
 	FixedVersion string
+	// Ranges is the OSV "ranges" array exactly as the feed wrote it, for
+	// feeds that publish ranges (OSV); nil for the others. It is stored in
+	// affected.ranges.
+	Ranges json.RawMessage `json:",omitempty"`
 }
 
 // Notice is one security notice in normalized form.
@@ -136,29 +141,34 @@ func (n *Notice) Validate() error {
 			return err
 		}
 	}
-	seen := make(map[Affected]bool, len(n.Affected))
+	type key struct{ ecosystem, release, pkg string }
+	seen := make(map[key]bool, len(n.Affected))
 	for _, a := range n.Affected {
 		if err := a.validate(); err != nil {
 			return err
 		}
-		key := Affected{Ecosystem: a.Ecosystem, Release: a.Release, Package: a.Package}
-		if seen[key] {
+		k := key{a.Ecosystem, a.Release, a.Package}
+		if seen[k] {
 			return fmt.Errorf("%w: %s %s named twice", ErrInvalid, a.Release, a.Package)
 		}
-		seen[key] = true
+		seen[k] = true
 	}
 	return nil
 }
 
 func (a Affected) validate() error {
-	if a.Ecosystem == "" || a.Release == "" || a.Package == "" {
-		return fmt.Errorf("%w: affected entry without ecosystem, release or package", ErrInvalid)
+	if a.Ecosystem == "" || a.Package == "" {
+		return fmt.Errorf("%w: affected entry without ecosystem or package", ErrInvalid)
+	}
+	if len(a.Ranges) > 0 && !json.Valid(a.Ranges) {
+		return fmt.Errorf("%w: %s %s: ranges are not JSON", ErrInvalid, a.Release, a.Package)
 	}
 	if !a.Status.Valid() {
 		return fmt.Errorf("%w: %s %s: unknown status %q",
 			ErrInvalid, a.Release, a.Package, a.Status)
 	}
-	if (a.Status == StatusFixed) != (a.FixedVersion != "") {
+	if a.FixedVersion != "" && a.Status != StatusFixed ||
+		a.Status == StatusFixed && a.FixedVersion == "" && len(a.Ranges) == 0 {
 		return fmt.Errorf("%w: %s %s: status %s with fixed version %q",
 			ErrInvalid, a.Release, a.Package, a.Status, a.FixedVersion)
 	}

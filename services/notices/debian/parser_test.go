@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,20 +12,13 @@ import (
 
 	"crawlspace.dev/services/notices/advisory"
 	"crawlspace.dev/services/notices/debian"
+	sharedfixtures "crawlspace.dev/services/platform/fixtures"
 )
 
 // fixtures is the shared real test data; see its README.md.
 func fixtures(t testing.TB, name string) string {
 	t.Helper()
-	dir := os.Getenv("CRAWLSPACE_FIXTURES")
-	if dir == "" {
-		dir = "/work/shared/fixtures"
-	}
-	path := filepath.Join(dir, "notices", "debian", name)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("fixture %s: %v", name, err)
-	}
-	return path
+	return sharedfixtures.Path(t, "notices/debian/"+name)
 }
 
 // parseFixture parses one fixture list, failing on a read error.

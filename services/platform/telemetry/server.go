@@ -14,11 +14,16 @@ import (
 // Check reports whether a dependency is usable. A nil error means ready.
 type Check func(ctx context.Context) error
 
-// Serve serves /metrics, /healthz and /readyz on ln until ctx is cancelled,
-// then shuts down within five seconds. /healthz answers 200 while the
-// process runs; /readyz answers 200 only when every check passes.
-func Serve(ctx context.Context, ln net.Listener, m *Metrics, checks ...Check) error {
+// Serve serves /metrics, /healthz and /readyz on ln, and every other path
+// with api when it is not nil, until ctx is cancelled; then it shuts down
+// within five seconds. /healthz answers 200 while the process runs;
+// /readyz answers 200 only when every check passes.
+func Serve(ctx context.Context, ln net.Listener, m *Metrics, api http.Handler,
+	checks ...Check) error {
 	mux := http.NewServeMux()
+	if api != nil {
+		mux.Handle("/", api)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")

@@ -73,8 +73,8 @@ spec:
             - name: CRAWLSPACE_WORKERS
               value: {{ $s.workers | quote }}
             {{- if eq $stage "notices" }}
-            - name: CRAWLSPACE_NOTICES_DSA
-              value: {{ join "," $s.dsa | quote }}
+            - name: CRAWLSPACE_NOTICES_SOURCES
+              value: {{ join "," $s.sources | quote }}
             - name: CRAWLSPACE_NOTICES_INTERVAL
               value: {{ $s.interval | quote }}
             {{- end }}

@@ -28,6 +28,18 @@ type Package struct {
 // stanzas without a Package field are skipped. A line that is neither a
 // field nor a continuation is an error.
 func Parse(content string) ([]Package, error) {
+	return parse(content, false)
+}
+
+// ParseStatusD returns the packages of one file of distroless images'
+// /var/lib/dpkg/status.d/ directory: stanzas as in the status file, which
+// count as installed when they carry no Status field.
+func ParseStatusD(content string) ([]Package, error) {
+	return parse(content, true)
+}
+
+// parse reads stanzas; noStatus says whether one without Status counts.
+func parse(content string, noStatus bool) ([]Package, error) {
 	var pkgs []Package
 	var s stanza
 	n := 0
@@ -35,7 +47,7 @@ func Parse(content string) ([]Package, error) {
 		n++
 		line = strings.TrimRight(line, "\r\n")
 		if strings.TrimSpace(line) == "" {
-			pkgs = s.appendTo(pkgs)
+			pkgs = s.appendTo(pkgs, noStatus)
 			s = stanza{}
 			continue
 		}
@@ -43,7 +55,7 @@ func Parse(content string) ([]Package, error) {
 			return nil, fmt.Errorf("parse dpkg status line %d: %w", n, err)
 		}
 	}
-	return s.appendTo(pkgs), nil
+	return s.appendTo(pkgs, noStatus), nil
 }
 
 // stanza holds the fields of one paragraph that Parse needs.
@@ -82,9 +94,10 @@ func (s *stanza) add(line string) error {
 	return nil
 }
 
-// appendTo appends s to pkgs when it describes an installed package.
-func (s *stanza) appendTo(pkgs []Package) []Package {
-	if s.pkg == "" || !installed(s.status) {
+// appendTo appends s to pkgs when it describes an installed package, or
+// has no Status at all and noStatus is set.
+func (s *stanza) appendTo(pkgs []Package, noStatus bool) []Package {
+	if s.pkg == "" || !(installed(s.status) || noStatus && s.status == "") {
 		return pkgs
 	}
 	p := Package{

@@ -208,3 +208,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseStatusD(t *testing.T) {
+	// A distroless status.d file: one stanza, no Status field.
+	const base = "Package: base-files\nVersion: 12.4+deb12u5\nArchitecture: amd64\n" +
+		"Maintainer: Santiago Vila <sanvila@debian.org>\n"
+	const tzdata = "Package: tzdata\nSource: tzdata-legacy (2024a-0+deb12u1)\n" +
+		"Version: 2024a-0+deb12u1\nArchitecture: all\n"
+	tests := []struct {
+		name, in string
+		want     []dpkg.Package
+	}{
+		{"no status", base, []dpkg.Package{{Name: "base-files", Version: "12.4+deb12u5",
+			Arch: "amd64", SourceName: "base-files", SourceVersion: "12.4+deb12u5"}}},
+		{"source", tzdata, []dpkg.Package{{Name: "tzdata", Version: "2024a-0+deb12u1",
+			Arch: "all", SourceName: "tzdata-legacy", SourceVersion: "2024a-0+deb12u1"}}},
+		{"removed", base + "Status: deinstall ok config-files\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := dpkg.ParseStatusD(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("packages mismatch (-want +got):\n%s", diff)
+			}
+			if plain, _ := dpkg.Parse(tt.in); len(plain) != 0 {
+				t.Errorf("Parse counted a stanza without Status: %+v", plain)
+			}
+		})
+	}
+}

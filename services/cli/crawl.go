@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"crawlspace.dev/services/crawler"
+	"crawlspace.dev/services/crawler/imagefs"
+)
+
+// crawlOutput is `crawlspace crawl --format json`: scan's image keys, the
+// packages with their layer, plus the files, config files and config.
+type crawlOutput struct {
+	Ref      string            `json:"ref"`
+	Digest   string            `json:"digest"`
+	OS       crawlOS           `json:"os"`
+	Layers   []crawler.Layer   `json:"layers"`
+	Packages []crawler.Package `json:"packages"`
+	Files    []imagefs.File    `json:"files"`
+	Configs  map[string]string `json:"configs"`
+	Config   json.RawMessage   `json:"config"`
+}
+
+// crawlOS is the os object of scan's output, plus the variant.
+type crawlOS struct {
+	ID        string `json:"id"`
+	VersionID string `json:"version_id"`
+	Codename  string `json:"codename"`
+	Name      string `json:"name"`
+	Variant   string `json:"variant,omitempty"`
+}
+
+// runCrawl crawls one image in this process, without NATS or PostgreSQL,
+// and prints what it found.
+func runCrawl(ctx context.Context, env Env) error {
+	fs := flag.NewFlagSet("crawl", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	format := fs.String("format", envOr(env, "format", "table"), "output format: table or json")
+	insecure := fs.String("insecure-registry", envOr(env, "insecure-registry", ""),
+		"comma-separated registries (host:port) reached over plain HTTP")
+	platform := fs.String("platform", envOr(env, "platform", ""),
+		"os/arch[/variant] to choose from a manifest list (default linux/amd64)")
+	if err := fs.Parse(env.Args); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: crawl needs one image reference", errUsage)
+	}
+	if *format != "table" && *format != "json" {
+		return fmt.Errorf("%w: format %q: want table or json", errUsage, *format)
+	}
+	img, err := crawler.Crawl(ctx, fs.Arg(0), crawler.CrawlOptions{
+		InsecureRegistries: splitList(*insecure), Platform: *platform,
+	})
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		return writeCrawlJSON(env.Stdout, img)
+	}
+	return writeCrawlTable(env.Stdout, img)
+}
+
+// envOr returns CRAWLSPACE_<FLAG> or def.
+func envOr(env Env, flagName, def string) string {
+	name := "CRAWLSPACE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+	if v := env.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// splitList splits a comma-separated flag value.
+func splitList(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func writeCrawlJSON(w io.Writer, img *crawler.Image) error {
+	out := crawlOutput{
+		Ref: img.Ref, Digest: img.Digest, Layers: img.Layers, Packages: img.Packages,
+		Files: img.Files, Configs: img.ConfigFiles, Config: img.Config,
+		OS: crawlOS{ID: img.OS.ID, VersionID: img.OS.VersionID, Codename: img.OS.Codename,
+			Name: img.OS.Name, Variant: img.OS.Variant},
+	}
+	if !json.Valid(out.Config) {
+		out.Config = nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("write crawl: %w", err)
+	}
+	return nil
+}
+
+func writeCrawlTable(w io.Writer, img *crawler.Image) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	osName := img.OS.Name
+	if osName == "" {
+		osName = img.OS.ID + " " + img.OS.VersionID
+	}
+	if img.OS.Variant != "" {
+		osName += " (" + img.OS.Variant + ")"
+	}
+	fmt.Fprintf(tw, "ref\t%s\ndigest\t%s\nos\t%s\nlayers\t%d\nfiles\t%d\npackages\t%d\n"+
+		"config files\t%d\n\n", img.Ref, img.Digest, osName, len(img.Layers), len(img.Files),
+		len(img.Packages), len(img.ConfigFiles))
+	fmt.Fprintln(tw, "ECOSYSTEM\tNAME\tVERSION\tARCH\tSOURCE\tLAYER")
+	for _, p := range img.Packages {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\n", p.Ecosystem, p.Name, p.Version, p.Arch,
+			p.SourceName, p.SourceVersion, shortDigest(p.Layer))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write crawl: %w", err)
+	}
+	return nil
+}
+
+// shortDigest abbreviates "sha256:0123456789ab…" to its first 12 hex digits.
+func shortDigest(d string) string {
+	_, hex, ok := strings.Cut(d, ":")
+	if ok && len(hex) > 12 {
+		return hex[:12]
+	}
+	return d
+}

@@ -1,0 +1,81 @@
+package osv
+
+import (
+	"strings"
+
+	"crawlspace.dev/services/notices/advisory"
+	"crawlspace.dev/services/platform/distro"
+)
+
+// Sources of the language-ecosystem OSV feeds.
+const (
+	SourceGo   = "osv-go"
+	SourcePyPI = "osv-pypi"
+	SourceGHSA = "osv-ghsa"
+)
+
+// ecosystems maps OSV ecosystem names to crawlspace's. NuGet, Packagist,
+// SwiftURL and the others have no crawler support and are skipped.
+var ecosystems = map[string]string{
+	"Go": distro.Go, "PyPI": distro.PyPI, "npm": distro.NPM, "RubyGems": distro.Gem,
+	"Maven": distro.Maven, "crates.io": distro.Cargo,
+}
+
+// Language maps a language ecosystem's package to its row: release "",
+// and the name as OSV spells it, PyPI names normalized as PEP 503 says.
+// TODO(crawlspace): match NuGet, Packagist and SwiftURL packages once the
+// crawler reads their manifests; today they are skipped.
+func Language(ecosystem, name string) (Target, bool) {
+	eco, ok := ecosystems[ecosystem]
+	if !ok || name == "" {
+		return Target{}, false
+	}
+	if eco == distro.PyPI {
+		name = NormalizePyPI(name)
+	}
+	return Target{Ecosystem: eco, Package: name}, true
+}
+
+// NormalizePyPI lowercases name and turns each run of "-", "_" and "." into
+// one "-", as PEP 503 does.
+func NormalizePyPI(name string) string {
+	var b strings.Builder
+	sep := false
+	for _, c := range strings.ToLower(name) {
+		if c == '-' || c == '_' || c == '.' {
+			sep = true
+			continue
+		}
+		if sep && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		sep = false
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Parse reads one OSV record, JSON or YAML, as a notice of source with
+// packages mapped by m. A record that cannot be read or converted is
+// returned in [advisory.Feed.Malformed].
+func Parse(data []byte, name, source string, m Mapper) advisory.Feed {
+	var f advisory.Feed
+	r, err := Decode(data)
+	if err != nil {
+		f.Skip(name, "record", "", err)
+		return f
+	}
+	n, skipped, err := Notice(r, source, m)
+	f.Skipped += skipped
+	if err != nil {
+		f.Skip(name, "record", r.ID, err)
+		return f
+	}
+	f.Add(name, "record", n)
+	return f
+}
+
+// ParseLanguage reads one record of a language-ecosystem feed.
+func ParseLanguage(data []byte, name, source string) advisory.Feed {
+	return Parse(data, name, source, Language)
+}
