@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"crawlspace.dev/services/crawler"
-	"crawlspace.dev/services/crawler/internal/ocitest"
+	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/platform/distro"
 	"crawlspace.dev/services/platform/store/storetest"
 )

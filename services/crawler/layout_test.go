@@ -10,7 +10,7 @@ import (
 
 	"crawlspace.dev/services/crawler"
 	"crawlspace.dev/services/crawler/imagefs"
-	"crawlspace.dev/services/crawler/internal/ocitest"
+	"crawlspace.dev/services/internal/ocitest"
 )
 
 type entry = ocitest.Entry

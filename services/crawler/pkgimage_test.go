@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"crawlspace.dev/services/crawler"
-	"crawlspace.dev/services/crawler/internal/ocitest"
 	"crawlspace.dev/services/crawler/osrelease"
+	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/platform/distro"
 	"crawlspace.dev/services/platform/fixtures"
 )

@@ -19,7 +19,7 @@ import (
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/crawler"
-	"crawlspace.dev/services/crawler/internal/ocitest"
+	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/platform/bus"
 	"crawlspace.dev/services/platform/bus/bustest"
 	"crawlspace.dev/services/platform/store"

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"crawlspace.dev/services/crawler/imagefs"
-	"crawlspace.dev/services/crawler/internal/ocitest"
+	"crawlspace.dev/services/internal/ocitest"
 )
 
 func TestClean(t *testing.T) {
