@@ -40,7 +40,8 @@ func TestRunWithoutDatabaseSaysSo(t *testing.T) {
 
 func TestHelpListsEveryStage(t *testing.T) {
 	var out bytes.Buffer
-	if err := Run(t.Context(), nil, func(string) string { return "" }, nil, &out, &out); err != nil {
+	err := Run(t.Context(), nil, func(string) string { return "" }, nil, &out, &out)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []string{"collector", "crawler", "notices", "matcher", "compliance", "all",

@@ -130,7 +130,8 @@ func (p *pipeline) publish(subject, msgID string, ev proto.Message) {
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	if _, err := p.js.Publish(p.t.Context(), subject, data, jetstream.WithMsgID(msgID)); err != nil {
+	_, err = p.js.Publish(p.t.Context(), subject, data, jetstream.WithMsgID(msgID))
+	if err != nil {
 		p.t.Fatal(err)
 	}
 }
@@ -154,7 +155,8 @@ func (p *pipeline) wait(run string, refs ...string) map[string]string {
 	digests := map[string]string{}
 	seen := map[string]int{}
 	timeout := time.After(5 * time.Minute)
-	for len(seen) < len(refs) || slices.ContainsFunc(refs, func(r string) bool { return seen[r] < 2 }) {
+	pending := func(r string) bool { return seen[r] < 2 }
+	for slices.ContainsFunc(refs, pending) {
 		select {
 		case <-timeout:
 			p.t.Fatalf("timed out waiting for %v (seen %v)", refs, seen)
@@ -357,7 +359,8 @@ func TestPipeline(t *testing.T) {
 	t.Run("vulnerable packages equal dpkg --compare-versions", func(t *testing.T) {
 		fixes := readFixes(t, derived, "bookworm")
 		for ref, rootfs := range map[string]string{bookworm: "bookworm", planted: "bookworm-ssh"} {
-			want := expectedFindings(t, dpkgQuery(t, filepath.Join(images, "rootfs", rootfs)), fixes)
+			pkgs := dpkgQuery(t, filepath.Join(images, "rootfs", rootfs))
+			want := expectedFindings(t, pkgs, fixes)
 			got := p.rows(`SELECT package, notice_id FROM findings
 				WHERE image_digest = $1 AND resolved_at IS NULL ORDER BY 1, 2`, digests[ref])
 			if len(want) == 0 {

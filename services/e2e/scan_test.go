@@ -21,7 +21,8 @@ func TestScanCommand(t *testing.T) {
 
 	var out bytes.Buffer
 	args := append([]string{"notices", "load", "--source", "dsa"}, common...)
-	if err := cli.Run(t.Context(), append(args, derived), os.Getenv, nil, &out, testWriter{t}); err != nil {
+	err := cli.Run(t.Context(), append(args, derived), os.Getenv, nil, &out, testWriter{t})
+	if err != nil {
 		t.Fatalf("notices load: %v", err)
 	}
 
@@ -30,7 +31,7 @@ func TestScanCommand(t *testing.T) {
 	out.Reset()
 	args = append([]string{"scan", "--format", "json", "--insecure-registry", registry,
 		"--max-attempts", "2", "--retry-backoff", "100ms"}, common...)
-	err := cli.Run(t.Context(), append(args, good, bad), os.Getenv, nil, &out, testWriter{t})
+	err = cli.Run(t.Context(), append(args, good, bad), os.Getenv, nil, &out, testWriter{t})
 	if err == nil {
 		t.Error("scan exited zero although one reference does not exist")
 	}

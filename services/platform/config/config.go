@@ -53,7 +53,8 @@ func (c *Config) Register(fs *flag.FlagSet, getenv func(string) string) {
 	Str(fs, getenv, &c.NATSURL, "nats-url", "", "external NATS server URL; empty embeds one")
 	Str(fs, getenv, &c.NATSListen, "nats-listen", "127.0.0.1:4222",
 		"address an embedded NATS server listens on; empty for in-process only")
-	Str(fs, getenv, &c.DataDir, "data-dir", "crawlspace-data", "directory for embedded NATS streams")
+	Str(fs, getenv, &c.DataDir, "data-dir", "crawlspace-data",
+		"directory for embedded NATS streams")
 	Str(fs, getenv, &c.HTTPAddr, "http-addr", ":9090", "address for /metrics, /healthz and /readyz")
 	List(fs, getenv, &c.InsecureRegistries, "insecure-registry", "CRAWLSPACE_INSECURE_REGISTRIES",
 		"registry host:port allowed over plain HTTP (repeatable, or comma-separated)")
@@ -61,8 +62,10 @@ func (c *Config) Register(fs *flag.FlagSet, getenv func(string) string) {
 	Str(fs, getenv, &c.LogFormat, "log-format", "auto", "log format: auto, json or text")
 	Str(fs, getenv, &c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	Int(fs, getenv, &c.Workers, "workers", 2, "messages each stage handles at once")
-	Int(fs, getenv, &c.MaxAttempts, "max-attempts", 5, "deliveries before a message is recorded as failed")
-	Duration(fs, getenv, &c.RetryBackoff, "retry-backoff", time.Second, "delay before the first retry")
+	Int(fs, getenv, &c.MaxAttempts, "max-attempts", 5,
+		"deliveries before a message is recorded as failed")
+	Duration(fs, getenv, &c.RetryBackoff, "retry-backoff", time.Second,
+		"delay before the first retry")
 }
 
 // Validate returns an error for settings no subcommand can run with.

@@ -18,7 +18,8 @@ func Str(fs *flag.FlagSet, getenv func(string) string, p *string, name, def, usa
 }
 
 // Bool defines a boolean flag with an environment fallback.
-func Bool(fs *flag.FlagSet, getenv func(string) string, p *bool, name string, def bool, usage string) {
+func Bool(fs *flag.FlagSet, getenv func(string) string, p *bool, name string, def bool,
+	usage string) {
 	if v, err := strconv.ParseBool(getenv(EnvName(name))); err == nil {
 		def = v
 	}
