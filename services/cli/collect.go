@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -21,7 +22,8 @@ import (
 	"crawlspace.dev/services/platform/registryauth"
 )
 
-// collectFlags are the flags `collect` and the collector stage share.
+// collectFlags are `collect`'s flags; the collector stage shares those
+// [collectFlags.registerClient] defines.
 type collectFlags struct {
 	tags, runID, mode, sort, hubURL, hubRegistry string
 	limit, pageSize, burst                       int
@@ -36,22 +38,29 @@ func (f *collectFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	config.Str(fs, getenv, &f.mode, "mode", "walk", "hub mode: walk or sort")
 	config.Str(fs, getenv, &f.sort, "sort", "pull_count",
 		"hub sort order: pull_count or star_count")
+	config.Int(fs, getenv, &f.limit, "limit", 0, "most repositories to name; 0 for no bound "+
+		"(hub: 100)")
+	config.Bool(fs, getenv, &f.dryRun, "dry-run", false,
+		"print the names as JSON lines and publish nothing")
+	f.registerClient(fs, getenv)
+}
+
+// registerClient defines the flags of how the collector reaches
+// registries, which the collector stage shares with `collect`.
+func (f *collectFlags) registerClient(fs *flag.FlagSet, getenv func(string) string) {
 	config.Str(fs, getenv, &f.hubURL, "hub-url", "https://hub.docker.com", "Docker Hub base URL")
 	config.Str(fs, getenv, &f.hubRegistry, "hub-registry", "docker.io",
 		"registry that Hub repositories are named under")
-	config.Int(fs, getenv, &f.limit, "limit", 0, "most repositories to name; 0 for no bound "+
-		"(hub: 100)")
 	config.Int(fs, getenv, &f.pageSize, "page-size", 100, "entries per catalog or tag-list page")
 	config.Int(fs, getenv, &f.burst, "rate-burst", 1, "requests one host may get at once")
 	fs.Float64Var(&f.rate, "rate", 5, "most requests per second to one host")
-	config.Bool(fs, getenv, &f.dryRun, "dry-run", false,
-		"print the names as JSON lines and publish nothing")
 }
 
 // options builds the collector's options; credentials come from the auth
 // files the environment points at.
-func (f *collectFlags) options(env Env, log *slog.Logger) (collector.Options, error) {
-	auth, err := registryauth.Load(registryauth.DefaultPaths(env.Getenv)...)
+func (f *collectFlags) options(getenv func(string) string,
+	log *slog.Logger) (collector.Options, error) {
+	auth, err := registryauth.Load(registryauth.DefaultPaths(getenv)...)
 	if err != nil {
 		return collector.Options{}, err
 	}
@@ -103,7 +112,7 @@ func runCollect(ctx context.Context, env Env) error {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	log := newLogger(cfg, env.Stderr)
-	opts, err := cf.options(env, log)
+	opts, err := cf.options(env.Getenv, log)
 	if err != nil {
 		return err
 	}
@@ -175,50 +184,56 @@ func dryRun(ctx context.Context, w io.Writer, spec collector.Spec, opts collecto
 	return collector.Walk(ctx, spec, "", opts, printNames)
 }
 
-// runCollector is the collector stage: it runs the configured schedule
-// and serves POST /v1/collect beside metrics and health on its HTTP port.
+// runCollector is the collector stage on its own: it runs the configured
+// schedule and serves POST /v1/collect beside metrics and health on its
+// HTTP port. `all` runs the same stage.
 func runCollector(ctx context.Context, env Env) error {
-	var cf collectFlags
-	var runs string
-	var interval time.Duration
-	cfg, _, err := parse(env, "collector", func(fs *flag.FlagSet) {
-		cf.register(fs, env.Getenv)
-		config.Str(fs, env.Getenv, &runs, "collect-runs", "",
-			"scheduled runs: a JSON array of run specs, or @FILE holding one")
-		config.Duration(fs, env.Getenv, &interval, "collect-interval", 24*time.Hour,
-			"time between scheduled runs")
-	})
-	if err != nil {
-		return err
-	}
-	specs, err := readSpecs(runs, cfg.InsecureRegistries)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
-	if interval <= 0 {
-		return fmt.Errorf("%w: collect-interval %v: want a positive duration", errUsage, interval)
-	}
-	log := newLogger(cfg, env.Stderr)
-	opts, err := cf.options(env, log)
-	if err != nil {
-		return err
-	}
-	r, err := open(ctx, cfg, log, "")
-	if err != nil {
-		return err
-	}
-	defer r.close()
-	c := collector.New(r.pool, r.bus, opts)
+	return runStages(ctx, env, "collector", []string{"collector"}, false)
+}
 
-	g, gctx := errgroup.WithContext(ctx)
-	handler, wait := c.Handler(gctx)
-	defer wait()
-	if err := r.serveHTTP(gctx, g, handler); err != nil {
-		return err
+// collectStage holds the collector stage's flags.
+type collectStage struct {
+	client   collectFlags
+	runs     string
+	interval time.Duration
+	getenv   func(string) string
+}
+
+func (cs *collectStage) register(fs *flag.FlagSet, getenv func(string) string) {
+	cs.getenv = getenv
+	cs.client.registerClient(fs, getenv)
+	config.Str(fs, getenv, &cs.runs, "collect-runs", "",
+		"scheduled runs: a JSON array of run specs, or @FILE holding one")
+	config.Duration(fs, getenv, &cs.interval, "collect-interval", 24*time.Hour,
+		"time between scheduled runs")
+}
+
+// start runs the schedule on g and returns the stage's HTTP API. The runs
+// the API starts end with ctx, and g waits for them.
+func (cs *collectStage) start(ctx context.Context, g *errgroup.Group,
+	r *runtime) (http.Handler, error) {
+	specs, err := readSpecs(cs.runs, r.cfg.InsecureRegistries)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	g.Go(func() error { return c.Schedule(gctx, specs, interval) })
-	log.Info("collector running", "runs", len(specs), "interval", interval.String())
-	return g.Wait()
+	if cs.interval <= 0 {
+		return nil, fmt.Errorf("%w: collect-interval %v: want a positive duration", errUsage,
+			cs.interval)
+	}
+	opts, err := cs.client.options(cs.getenv, r.log)
+	if err != nil {
+		return nil, err
+	}
+	c := collector.New(r.pool, r.bus, opts)
+	handler, wait := c.Handler(ctx)
+	g.Go(func() error { return c.Schedule(ctx, specs, cs.interval) })
+	g.Go(func() error {
+		<-ctx.Done()
+		wait()
+		return nil
+	})
+	r.log.Info("collector running", "runs", len(specs), "interval", cs.interval.String())
+	return handler, nil
 }
 
 // readSpecs parses --collect-runs.

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"crawlspace.dev/services/crawler"
 	"crawlspace.dev/services/crawler/imagefs"
+	"crawlspace.dev/services/platform/config"
 )
 
 // crawlOutput is `crawlspace crawl --format json`: scan's image keys, the
@@ -36,15 +36,17 @@ type crawlOS struct {
 }
 
 // runCrawl crawls one image in this process, without NATS or PostgreSQL,
-// and prints what it found.
+// and prints what it found: with --platform all, every platform image of
+// a manifest list (as a JSON array).
 func runCrawl(ctx context.Context, env Env) error {
-	fs := flag.NewFlagSet("crawl", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	fs := config.NewFlagSet("crawlspace crawl", env.Stderr)
 	format := fs.String("format", envOr(env, "format", "table"), "output format: table or json")
 	insecure := fs.String("insecure-registry", envOr(env, "insecure-registry", ""),
 		"comma-separated registries (host:port) reached over plain HTTP")
 	platform := fs.String("platform", envOr(env, "platform", ""),
-		"os/arch[/variant] to choose from a manifest list (default linux/amd64)")
+		"os/arch[/variant] to choose from a manifest list, or all (default linux/amd64)")
+	var cf crawlFlags
+	cf.register(fs, env.Getenv)
 	if err := fs.Parse(env.Args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -54,16 +56,28 @@ func runCrawl(ctx context.Context, env Env) error {
 	if *format != "table" && *format != "json" {
 		return fmt.Errorf("%w: format %q: want table or json", errUsage, *format)
 	}
-	img, err := crawler.Crawl(ctx, fs.Arg(0), crawler.CrawlOptions{
+	if err := validPlatform(*platform); err != nil {
+		return fmt.Errorf("%w: platform: %w", errUsage, err)
+	}
+	if err := cf.validate(); err != nil {
+		return err
+	}
+	imgs, err := crawler.CrawlAll(ctx, fs.Arg(0), crawler.CrawlOptions{
 		InsecureRegistries: splitList(*insecure), Platform: *platform,
+		Limits: cf.limits(), ConfigPaths: cf.configPaths, AuthFiles: cf.authFiles(),
 	})
 	if err != nil {
 		return err
 	}
 	if *format == "json" {
-		return writeCrawlJSON(env.Stdout, img)
+		return writeCrawlJSON(env.Stdout, imgs, *platform == crawler.PlatformAll)
 	}
-	return writeCrawlTable(env.Stdout, img)
+	for _, img := range imgs {
+		if err := writeCrawlTable(env.Stdout, img); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // envOr returns CRAWLSPACE_<FLAG> or def.
@@ -86,7 +100,27 @@ func splitList(s string) []string {
 	return out
 }
 
-func writeCrawlJSON(w io.Writer, img *crawler.Image) error {
+// writeCrawlJSON writes one image's crawlOutput, or an array of them when
+// list is set.
+func writeCrawlJSON(w io.Writer, imgs []*crawler.Image, list bool) error {
+	outs := make([]crawlOutput, len(imgs))
+	for i, img := range imgs {
+		outs[i] = crawlJSON(img)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	var v any = outs
+	if !list {
+		v = outs[0]
+	}
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write crawl: %w", err)
+	}
+	return nil
+}
+
+// crawlJSON is the crawlOutput of img.
+func crawlJSON(img *crawler.Image) crawlOutput {
 	out := crawlOutput{
 		Ref: img.Ref, Digest: img.Digest, Layers: img.Layers, Packages: img.Packages,
 		Files: img.Files, Configs: img.ConfigFiles, Config: img.Config,
@@ -96,12 +130,7 @@ func writeCrawlJSON(w io.Writer, img *crawler.Image) error {
 	if !json.Valid(out.Config) {
 		out.Config = nil
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return fmt.Errorf("write crawl: %w", err)
-	}
-	return nil
+	return out
 }
 
 func writeCrawlTable(w io.Writer, img *crawler.Image) error {

@@ -146,16 +146,32 @@ type stageOptions struct {
 	noticesSources  []string
 	rulesDirs       []string
 	noticesInterval string
+	collect         collectStage
+	crawl           crawlFlags
 }
 
-// startStage starts the named stage's consumers on g.
+// startStage starts the named stage's consumers on g, for callers that
+// serve no stage API.
 func (r *runtime) startStage(ctx context.Context, g *errgroup.Group, name string,
 	so *stageOptions) error {
+	_, err := r.startStageAPI(ctx, g, name, so)
+	return err
+}
+
+// startStageAPI starts the named stage's consumers on g. It returns the
+// stage's HTTP API when it has one (the collector), for the HTTP server.
+func (r *runtime) startStageAPI(ctx context.Context, g *errgroup.Group, name string,
+	so *stageOptions) (http.Handler, error) {
 	switch name {
+	case "collector":
+		return so.collect.start(ctx, g, r)
 	case "crawler":
-		st := crawler.New(r.pool, r.bus, crawler.Options{
-			Logger: r.log, InsecureRegistries: r.cfg.InsecureRegistries,
-		})
+		if err := so.crawl.validate(); err != nil {
+			return nil, err
+		}
+		opts := so.crawl.stageOptions()
+		opts.Logger, opts.InsecureRegistries = r.log, r.cfg.InsecureRegistries
+		st := crawler.New(r.pool, r.bus, opts)
 		g.Go(func() error {
 			return r.consume(ctx, name, crawler.Consumer, crawlspacev1.SubjectImageNamed,
 				st.HandleNamed)
@@ -175,7 +191,7 @@ func (r *runtime) startStage(ctx context.Context, g *errgroup.Group, name string
 			Logger: r.log, RulesDirs: so.rulesDirs,
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		g.Go(func() error {
 			return r.consume(ctx, name, compliance.Consumer, crawlspacev1.SubjectImageCrawled,
@@ -184,14 +200,14 @@ func (r *runtime) startStage(ctx context.Context, g *errgroup.Group, name string
 	case "notices":
 		opts, err := so.notices(r.log)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		st := notices.New(r.pool, r.bus, opts)
 		g.Go(func() error { return st.Run(ctx) })
 	default:
-		return fmt.Errorf("unknown stage %q", name)
+		return nil, fmt.Errorf("unknown stage %q", name)
 	}
-	return nil
+	return nil, nil
 }
 
 // serveHTTP serves metrics and health, and api when it is not nil, on

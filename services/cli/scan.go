@@ -28,6 +28,7 @@ func runScan(ctx context.Context, env Env) error {
 	var so stageOptions
 	cfg, args, err := parse(env, "scan", func(fs *flag.FlagSet) {
 		so.registerRules(fs, env.Getenv)
+		so.crawl.registerStage(fs, env.Getenv)
 		fs.StringVar(&format, "format", "table", "output format: table, json or sarif")
 		fs.DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for every result")
 		// A one-off scan should report an unreachable image in seconds, not

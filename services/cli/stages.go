@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +35,16 @@ func parse(env Env, name string, extra func(fs *flag.FlagSet)) (*config.Config, 
 	return cfg, fs.Args(), nil
 }
 
-func (so *stageOptions) register(fs *flag.FlagSet, getenv func(string) string) {
+// register defines the flags of stages, the notices and compliance flags
+// always.
+func (so *stageOptions) register(fs *flag.FlagSet, getenv func(string) string,
+	stages []string) {
+	if slices.Contains(stages, "collector") {
+		so.collect.register(fs, getenv)
+	}
+	if slices.Contains(stages, "crawler") {
+		so.crawl.registerStage(fs, getenv)
+	}
 	so.noticesSources = []string{notices.DefaultDSAList}
 	config.List(fs, getenv, &so.noticesSources, "notices-sources", "CRAWLSPACE_NOTICES_SOURCES",
 		"what the notices stage syncs: SOURCE=LOCATION or a DSA-format list; \"none\" for none")
@@ -73,7 +85,9 @@ func (so *stageOptions) notices(log *slog.Logger) (notices.Options, error) {
 // runStages runs the named stages, with the HTTP server, until ctx is done.
 func runStages(ctx context.Context, env Env, name string, stages []string, listen bool) error {
 	var so stageOptions
-	cfg, _, err := parse(env, name, func(fs *flag.FlagSet) { so.register(fs, env.Getenv) })
+	cfg, _, err := parse(env, name, func(fs *flag.FlagSet) {
+		so.register(fs, env.Getenv, stages)
+	})
 	if err != nil {
 		return err
 	}
@@ -88,14 +102,28 @@ func runStages(ctx context.Context, env Env, name string, stages []string, liste
 	}
 	defer r.close()
 
+	// The HTTP server starts after the stages, so that it can mount the
+	// API a stage returns (only the collector has one). On a start error
+	// the stages already started are stopped and waited for.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
-	if err := r.serveHTTP(gctx, g, nil); err != nil {
-		return err
+	stop := func(err error) error {
+		cancel()
+		return errors.Join(err, g.Wait())
 	}
+	var api http.Handler
 	for _, s := range stages {
-		if err := r.startStage(gctx, g, s, &so); err != nil {
-			return err
+		h, err := r.startStageAPI(gctx, g, s, &so)
+		if err != nil {
+			return stop(err)
 		}
+		if h != nil {
+			api = h
+		}
+	}
+	if err := r.serveHTTP(gctx, g, api); err != nil {
+		return stop(err)
 	}
 	log.Info("stages running", "stages", strings.Join(stages, ","))
 	err = g.Wait()
@@ -104,7 +132,8 @@ func runStages(ctx context.Context, env Env, name string, stages []string, liste
 }
 
 func runAll(ctx context.Context, env Env) error {
-	return runStages(ctx, env, "all", []string{"crawler", "notices", "matcher", "compliance"}, true)
+	return runStages(ctx, env, "all",
+		[]string{"collector", "crawler", "notices", "matcher", "compliance"}, true)
 }
 
 func stageCommand(stage string) func(context.Context, Env) error {

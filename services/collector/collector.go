@@ -206,20 +206,43 @@ func Walk(ctx context.Context, spec Spec, cursor string, opts Options, visit Vis
 // cursor. Each repository is stored, its names published once for the run,
 // and then the cursor moves past it.
 func (c *Collector) Run(ctx context.Context, spec Spec) (Result, error) {
-	if err := spec.Validate(); err != nil {
+	st, err := c.begin(ctx, spec)
+	if err != nil {
 		return Result{}, err
+	}
+	return c.walk(ctx, st)
+}
+
+// started is a run recorded in the database and not yet walked.
+type started struct {
+	spec    Spec
+	cursor  string
+	resumed bool
+}
+
+// begin validates spec, names it when it has no run id, and records the
+// run, so that its status can be read from then on.
+func (c *Collector) begin(ctx context.Context, spec Spec) (started, error) {
+	if err := spec.Validate(); err != nil {
+		return started{}, err
 	}
 	if spec.RunID == "" {
 		spec.RunID = NewRunID()
 	}
 	cursor, resumed, err := c.startRun(ctx, spec)
 	if err != nil {
-		return Result{}, err
+		return started{}, err
 	}
+	return started{spec: spec, cursor: cursor, resumed: resumed}, nil
+}
+
+// walk walks a begun run from its cursor and records how it ended.
+func (c *Collector) walk(ctx context.Context, st started) (Result, error) {
+	spec := st.spec
 	log := c.opts.Logger.With("run", spec.RunID, "source", spec.Source)
-	log.Info("collect run started", "resumed", resumed, "cursor", cursor)
-	res := Result{RunID: spec.RunID, Resumed: resumed}
-	err = Walk(ctx, spec, cursor, c.opts, func(ctx context.Context, r *Repository) error {
+	log.Info("collect run started", "resumed", st.resumed, "cursor", st.cursor)
+	res := Result{RunID: spec.RunID, Resumed: st.resumed}
+	err := Walk(ctx, spec, st.cursor, c.opts, func(ctx context.Context, r *Repository) error {
 		n, err := c.visit(ctx, spec.RunID, r)
 		if err != nil {
 			return err

@@ -95,3 +95,22 @@ func TestHubRunStoresPopularityAndResumes(t *testing.T) {
 		t.Errorf("stored popularity:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestHubSortReadsPullsOffThePage checks the HTML fallback: someone/tool's
+// search entry has no pull_count, and its page shows 9,876.
+func TestHubSortReadsPullsOffThePage(t *testing.T) {
+	s := hubtest.Start(t, "hub/testdata")
+	pulls := map[string]int64{}
+	opts := collector.Options{HubURL: s.URL, Fetch: fetch.New(fetch.Options{Rate: 1000})}
+	err := collector.Walk(t.Context(), collector.Spec{Source: "hub", Mode: "sort"}, "", opts,
+		func(_ context.Context, r *collector.Repository) error {
+			pulls[r.Name] = r.Popularity.GetPullCount()
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pulls["someone/tool"] != 9876 || pulls["bitnami/nginx"] != 650_000_000 {
+		t.Errorf("pull counts %v, want someone/tool's 9876 from its page", pulls)
+	}
+}

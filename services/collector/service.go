@@ -39,7 +39,8 @@ func (c *Collector) Schedule(ctx context.Context, specs []Spec, interval time.Du
 const maxSpecBody = 64 << 10
 
 // Handler serves POST /v1/collect: the body is a [Spec] as JSON; the run
-// starts in the background under ctx and the answer, 202, names it. GET
+// is recorded, then walked in the background under ctx, and the answer,
+// 202, names it; a bad body gets 400. GET
 // /v1/collect/{run} reports a run's progress. The function returned
 // blocks until every run the handler started has ended.
 func (c *Collector) Handler(ctx context.Context) (http.Handler, func()) {
@@ -51,11 +52,19 @@ func (c *Collector) Handler(ctx context.Context) (http.Handler, func()) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-		if spec.RunID == "" {
-			spec.RunID = NewRunID()
+		// The run is recorded before the answer, so a GET right after
+		// the 202 finds it.
+		// TODO(crawlspace): a POST naming a run that is still walking
+		// starts a second walk of it; both skip names already published,
+		// but they race on the cursor.
+		st, err := c.begin(r.Context(), spec)
+		if err != nil {
+			c.opts.Logger.Error("start collect run", "err", err)
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "database"})
+			return
 		}
-		wg.Go(func() { _, _ = c.Run(ctx, spec) })
-		writeJSON(w, http.StatusAccepted, map[string]string{"run_id": spec.RunID})
+		wg.Go(func() { _, _ = c.walk(ctx, st) })
+		writeJSON(w, http.StatusAccepted, map[string]string{"run_id": st.spec.RunID})
 	})
 	mux.HandleFunc("GET /v1/collect/{run}", func(w http.ResponseWriter, r *http.Request) {
 		st, err := c.Status(r.Context(), r.PathValue("run"))

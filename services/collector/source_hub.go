@@ -107,6 +107,9 @@ func (w *hubWalk) one(ctx context.Context, r hub.Repository) error {
 // them, and recent:N orders them by Hub's last_updated.
 func (w *hubWalk) repository(ctx context.Context, r hub.Repository) (*Repository, error) {
 	observed := w.opts.Now()
+	if r.PullCount == 0 {
+		r.PullCount = w.pagePulls(ctx, r.Path())
+	}
 	repo := &Repository{Key: r.Path(), Registry: w.opts.HubRegistry, Name: r.Path(),
 		LastUpdated: r.LastUpdated, Popularity: &crawlspacev1.Popularity{
 			Official: r.Official, Publisher: r.Namespace, PullCount: r.PullCount,
@@ -129,4 +132,19 @@ func (w *hubWalk) repository(ctx context.Context, r hub.Repository) (*Repository
 	repo.Tags, err = w.policy.Select(ctx, repo.Listed,
 		func(_ context.Context, tag string) (time.Time, error) { return updated[tag], nil })
 	return repo, err
+}
+
+// pagePulls reads the pull count off the repository's HTML page, for an
+// API answer without one. A page that shows none counts as 0. A rounded
+// count ("10M+") is stored as its least value.
+func (w *hubWalk) pagePulls(ctx context.Context, path string) int64 {
+	n, text, err := w.client.RepositoryPage(ctx, path)
+	if err != nil {
+		w.opts.Logger.WarnContext(ctx, "no pull count on hub page", "repository", path,
+			"err", err)
+		return 0
+	}
+	w.opts.Logger.DebugContext(ctx, "pull count from hub page", "repository", path,
+		"pulls", text)
+	return n
 }

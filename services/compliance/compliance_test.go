@@ -125,15 +125,15 @@ func (e *env) next(t *testing.T) (*crawlspacev1.ImageChecked, string) {
 // result is a rule_results row with its evidence decoded and its time as
 // text.
 type result struct {
-	Rule, Category, Severity, Status string
-	Evidence                         map[string]any
-	CheckedAt                        string
+	Rule, Title, Category, Severity, Status string
+	Evidence                                map[string]any
+	CheckedAt                               string
 }
 
 func (e *env) results(t *testing.T, digest string) map[string]result {
 	t.Helper()
 	rows, err := e.pool.Query(t.Context(), `
-		SELECT rule_id, category, severity, status, evidence, checked_at::text
+		SELECT rule_id, title, category, severity, status, evidence, checked_at::text
 		FROM rule_results WHERE image_digest = $1`, digest)
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +163,16 @@ func ptr(s string) *string { return &s }
 // none is the evidence of a pass.
 var none = map[string]any{"violations": []any{}}
 
+// passed is the evidence of a pass that names the value it found.
+func passed(f map[string]any) map[string]any {
+	return map[string]any{"violations": []any{}, "found": f}
+}
+
+// defaultRootLogin is what ssh-permit-root-login finds when no line sets
+// PermitRootLogin: OpenSSH's default.
+var defaultRootLogin = map[string]any{"file": "", "line": 0.0, "value": "prohibit-password",
+	"default": true}
+
 // found is the evidence of a failure with violations vs.
 func found(vs ...map[string]any) map[string]any {
 	l := make([]any, len(vs))
@@ -187,7 +197,13 @@ func TestRules(t *testing.T) {
 			image{packages: []string{"openssh-server"},
 				configs: map[string]string{"/etc/ssh/sshd_config": upstreamSSHD}},
 			"ssh-permit-root-login", "pass",
-			none},
+			passed(defaultRootLogin)},
+		{"ssh pass says where the value is set",
+			image{packages: []string{"openssh-server"}, configs: map[string]string{
+				"/etc/ssh/sshd_config": "Port 22\nPermitRootLogin no\n"}},
+			"ssh-permit-root-login", "pass",
+			passed(map[string]any{"file": "/etc/ssh/sshd_config", "line": 2.0, "value": "no",
+				"default": false})},
 		{"ssh permit yes fails",
 			image{files: []string{"/usr/sbin/sshd"}, configs: map[string]string{
 				"/etc/ssh/sshd_config": "Port 22\npermitrootlogin=Yes\nPermitRootLogin no\n"}},
@@ -201,7 +217,16 @@ func TestRules(t *testing.T) {
 		{"ssh server without config passes on default",
 			image{files: []string{"/usr/sbin/sshd"}},
 			"ssh-permit-root-login", "pass",
-			none},
+			passed(defaultRootLogin)},
+		{"shadow ageing over a year fails",
+			image{configs: map[string]string{
+				"/etc/passwd": "root:x:0:0:root:/root:/bin/bash\n" +
+					"app:x:1000:1000::/home/app:/bin/sh\nops:x:1001:1001::/home/ops:/bin/sh\n",
+				"/etc/shadow": "root:*:19000:0:99999:7:::\napp:<hashed>:19000:0:90:7:::\n" +
+					"ops:<hashed>:19000:0::7:::\n"}},
+			"password-account-max-days", "fail",
+			found(map[string]any{"file": "/etc/shadow", "line": 3.0, "value": "ops unset",
+				"expected": "365 or fewer"})},
 		{"ssh client config only is not applicable",
 			image{packages: []string{"openssh-client"}, configs: map[string]string{
 				"/etc/ssh/sshd_config": "PermitRootLogin yes\n"}},
@@ -289,9 +314,13 @@ func TestRuleMetadata(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("categories and severities (-want +got):\n%s", diff)
 	}
+	stored := e.results(t, digest)
 	for _, r := range mustRules(t).Rules() {
 		if r.Title == "" {
 			t.Errorf("rule %s has no title", r.ID)
+		}
+		if got := stored[r.ID].Title; got != r.Title {
+			t.Errorf("rule %s stored with title %q, want %q", r.ID, got, r.Title)
 		}
 	}
 }

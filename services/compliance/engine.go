@@ -117,7 +117,9 @@ func octal(s ref.Val) ref.Val {
 // program is a rule's compiled expressions and the variables they read.
 type program struct {
 	applies, check cel.Program
-	reads          []string
+	// found is nil when the rule has no found expression.
+	found cel.Program
+	reads []string
 }
 
 // compile validates r and compiles its expressions.
@@ -142,6 +144,13 @@ func (r *Rule) compile(e *ruleEnv) error {
 		return err
 	}
 	p.reads = append(p.reads, reads...)
+	if r.Found != "" {
+		p.found, reads, err = e.program("found", r.Found, obj("Setting"))
+		if err != nil {
+			return err
+		}
+		p.reads = append(p.reads, reads...)
+	}
 	r.prog = p
 	return nil
 }
@@ -178,6 +187,15 @@ type Violation struct {
 	Expected string `json:"expected"`
 }
 
+// Found is the value a passing rule judged, and where it was set.
+type Found struct {
+	File  string `json:"file"`
+	Line  int    `json:"line"`
+	Value string `json:"value"`
+	// Default is true when no line sets it and the program's default holds.
+	Default bool `json:"default"`
+}
+
 // Result is a rule's outcome on one image, with the evidence behind it.
 type Result struct {
 	// Rule is the rule evaluated.
@@ -185,7 +203,8 @@ type Result struct {
 	// Status is the outcome.
 	Status Status
 	// Evidence is a JSON object: "violations" lists the [Violation]s (empty
-	// on a pass), "error" says why the rule could not be evaluated.
+	// on a pass), "found" is the [Found] value of a pass when the rule
+	// names one, "error" says why the rule could not be evaluated.
 	Evidence map[string]any
 }
 
@@ -230,7 +249,32 @@ func (r *Rule) evaluate(v *View) Result {
 		res.Status = StatusFail
 	}
 	res.Evidence = map[string]any{"violations": vs}
+	if res.Status == StatusPass && r.prog.found != nil {
+		f, err := r.found(v)
+		if err != nil {
+			return Result{Rule: r, Status: StatusError,
+				Evidence: map[string]any{"error": "found: " + err.Error()}}
+		}
+		res.Evidence["found"] = f
+	}
 	return res
+}
+
+// found evaluates r's found expression.
+func (r *Rule) found(v *View) (Found, error) {
+	got, _, err := r.prog.found.Eval(v.vars)
+	if err != nil {
+		return Found{}, err
+	}
+	native, err := got.ConvertToNative(reflect.TypeFor[Setting]())
+	if err != nil {
+		return Found{}, err
+	}
+	s, ok := native.(Setting)
+	if !ok {
+		return Found{}, fmt.Errorf("result is %T, not a Setting", native)
+	}
+	return Found{File: s.File, Line: s.Line, Value: s.Value, Default: s.IsDefault}, nil
 }
 
 // violations converts a check's result into Go values.

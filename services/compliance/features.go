@@ -306,10 +306,14 @@ func accountsView(files map[string]string) Accounts {
 		f := fields[u.Line]
 		gid, _ := strconv.Atoi(f[3])
 		pw := f[1]
+		ag := u.Aging
 		a.Users = append(a.Users, User{Name: u.Name, UID: u.UID, GID: gid, Home: f[5],
 			Shell: u.Shell, Password: string(u.State), Line: u.Line,
 			HashInPasswd: u.State == accounts.Hashed && pw != "x" &&
-				!strings.HasPrefix(pw, "##")})
+				!strings.HasPrefix(pw, "##"),
+			ShadowLine: ag.Line, LastChange: ag.LastChange, MinDays: ag.MinDays,
+			MaxDays: ag.MaxDays, WarnDays: ag.WarnDays, InactiveDays: ag.InactiveDays,
+			Expire: ag.Expire})
 		a.UIDs = append(a.UIDs, u.UID)
 	}
 	for _, g := range accounts.ParseGroups(group, files[pathGShadow]) {

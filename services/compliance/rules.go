@@ -62,6 +62,10 @@ type Rule struct {
 	// map with file, line, value and expected (see violation()); an empty
 	// list passes.
 	Check string `yaml:"check"`
+	// Found is an optional CEL expression of type compliance.Setting: the
+	// value the rule judged. On a pass it is kept as the evidence's
+	// "found", so that a pass says what it saw and where.
+	Found string `yaml:"found"`
 	// Source is the file the rule was read from.
 	Source string `yaml:"-"`
 

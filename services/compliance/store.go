@@ -82,19 +82,20 @@ func loadRows(ctx context.Context, pool *pgxpool.Pool, d string, f *Features) er
 // upsertResult stores one result. An unchanged result is not written at
 // all, so that checked_at keeps the time the result was first reached.
 const upsertResult = `
-	INSERT INTO rule_results (image_digest, rule_id, category, severity, status, evidence,
-		checked_at)
-	VALUES ($1, $2, $3, $4, $5, $6, now())
+	INSERT INTO rule_results (image_digest, rule_id, title, category, severity, status,
+		evidence, checked_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, now())
 	ON CONFLICT (image_digest, rule_id) DO UPDATE SET
+		title = EXCLUDED.title,
 		category = EXCLUDED.category,
 		severity = EXCLUDED.severity,
 		status = EXCLUDED.status,
 		evidence = EXCLUDED.evidence,
 		checked_at = EXCLUDED.checked_at
-	WHERE (rule_results.category, rule_results.severity, rule_results.status,
-		rule_results.evidence)
-		IS DISTINCT FROM (EXCLUDED.category, EXCLUDED.severity, EXCLUDED.status,
-		EXCLUDED.evidence)`
+	WHERE (rule_results.title, rule_results.category, rule_results.severity,
+		rule_results.status, rule_results.evidence)
+		IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.category, EXCLUDED.severity,
+		EXCLUDED.status, EXCLUDED.evidence)`
 
 // writeResults stores results in one batch and returns how many rows
 // changed.
@@ -106,7 +107,7 @@ func writeResults(ctx context.Context, pool *pgxpool.Pool, d string,
 		if err != nil {
 			return 0, fmt.Errorf("encode evidence of %s: %w", r.Rule.ID, err)
 		}
-		b.Queue(upsertResult, d, r.Rule.ID, r.Rule.Category, r.Rule.Severity,
+		b.Queue(upsertResult, d, r.Rule.ID, r.Rule.Title, r.Rule.Category, r.Rule.Severity,
 			string(r.Status), string(ev))
 	}
 	br := pool.SendBatch(ctx, b)

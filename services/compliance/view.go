@@ -187,6 +187,17 @@ type User struct {
 	// HashInPasswd is true when /etc/passwd itself holds a hash.
 	HashInPasswd bool `cel:"hash_in_passwd"`
 	Line         int  `cel:"line"`
+	// ShadowLine is the account's line of /etc/shadow; 0 without an entry.
+	ShadowLine int `cel:"shadow_line"`
+	// LastChange and Expire are days since 1970-01-01; MinDays, MaxDays,
+	// WarnDays and InactiveDays are the password ageing limits in days.
+	// Each is -1 when its shadow field is empty or the entry is missing.
+	LastChange   int `cel:"last_change"`
+	MinDays      int `cel:"min_days"`
+	MaxDays      int `cel:"max_days"`
+	WarnDays     int `cel:"warn_days"`
+	InactiveDays int `cel:"inactive_days"`
+	Expire       int `cel:"expire"`
 }
 
 // Group is one /etc/group entry.

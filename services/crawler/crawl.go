@@ -22,57 +22,152 @@ import (
 
 // Crawl reads the image ref names without running it. ref is
 // "docker://host/repo:tag", "docker://host/repo@sha256:...",
-// "oci:/path/to/layout:tag", "docker-archive:/path.tar[:name:tag]", or a bare
-// "host/repo:tag", which means docker://. A manifest list resolves to its
-// linux/amd64 image. Errors that retrying cannot mend satisfy
-// [IsPermanent].
+// "oci:/path/to/layout:tag", "oci-archive:/path.tar[:tag]",
+// "docker-archive:/path.tar[:name:tag]", "dir:/path", or a bare
+// "host/repo:tag", which means docker://. A manifest list resolves to the
+// platform opts name, linux/amd64 by default. Errors that retrying cannot
+// mend satisfy [IsPermanent].
 func Crawl(ctx context.Context, ref string, opts CrawlOptions) (*Image, error) {
-	plan := newPlan(opts)
-	ctx, cancel := context.WithTimeoutCause(ctx, plan.limits.ImageTime,
-		fmt.Errorf("%w: crawl took over %s", ErrLimit, plan.limits.ImageTime))
-	defer cancel()
-	img, err := crawl(ctx, ref, opts, plan)
-	if err != nil && errors.Is(context.Cause(ctx), ErrLimit) {
-		return nil, fmt.Errorf("crawl %s: %w", ref, context.Cause(ctx))
+	imgs, err := crawlRef(ctx, ref, opts, false)
+	if err != nil {
+		return nil, err
 	}
-	return img, err
+	return imgs[0], nil
 }
 
-// crawl is [Crawl] under its time limit.
-func crawl(ctx context.Context, ref string, opts CrawlOptions, plan *scanPlan) (*Image, error) {
+// CrawlAll is [Crawl], except that when opts.Platform is [PlatformAll] a
+// manifest list yields one image per platform, each with its own digest
+// and each under its own time limit. It returns at least one image unless
+// it fails.
+func CrawlAll(ctx context.Context, ref string, opts CrawlOptions) ([]*Image, error) {
+	return crawlRef(ctx, ref, opts, opts.Platform == PlatformAll)
+}
+
+// crawlRef opens ref once and crawls its chosen instance, or every
+// instance of a manifest list when all is set.
+func crawlRef(ctx context.Context, ref string, opts CrawlOptions, all bool) ([]*Image, error) {
+	plan := newPlan(opts)
 	src, err := parseReference(ref, opts)
 	if err != nil {
 		return nil, err
 	}
-	is, err := src.ref.NewImageSource(ctx, src.sys)
+	octx, cancel := plan.timeLimit(ctx)
+	defer cancel()
+	is, err := src.ref.NewImageSource(octx, src.sys)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", ref, classify(err))
+		return nil, fmt.Errorf("open %s: %w", ref, plan.cause(octx, classify(err)))
 	}
 	defer is.Close()
 
-	img, err := readManifest(ctx, src, is)
+	instances := []*digest.Digest{nil}
+	if all {
+		if instances, err = listInstances(octx, is); err != nil {
+			return nil, fmt.Errorf("crawl %s: %w", ref, plan.cause(octx, err))
+		}
+	}
+	out := make([]*Image, 0, len(instances))
+	for _, inst := range instances {
+		img, err := plan.crawlInstance(ctx, ref, src, is, inst, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, img)
+	}
+	return out, nil
+}
+
+// timeLimit bounds ctx by the crawl's time limit.
+func (p *scanPlan) timeLimit(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, p.limits.ImageTime,
+		fmt.Errorf("%w: crawl took over %s", ErrLimit, p.limits.ImageTime))
+}
+
+// cause returns the time limit's error in place of err once ctx has run
+// out of time, and err otherwise.
+func (p *scanPlan) cause(ctx context.Context, err error) error {
+	if err != nil && errors.Is(context.Cause(ctx), ErrLimit) {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// crawlInstance crawls one image of an open source under its own time
+// limit: inst, or the platform the system context chooses when inst is nil.
+func (p *scanPlan) crawlInstance(ctx context.Context, ref string, src *source,
+	is types.ImageSource, inst *digest.Digest, opts CrawlOptions) (*Image, error) {
+	ctx, cancel := p.timeLimit(ctx)
+	defer cancel()
+	img, err := p.crawlOne(ctx, src, is, inst, opts)
 	if err != nil {
-		return nil, fmt.Errorf("crawl %s: %w", ref, err)
+		return nil, fmt.Errorf("crawl %s: %w", ref, p.cause(ctx, err))
 	}
 	img.Ref = ref
+	return img, nil
+}
+
+// crawlOne reads one image's manifest and config and, unless
+// [CrawlOptions.Known] says it is stored, its layers.
+func (p *scanPlan) crawlOne(ctx context.Context, src *source, is types.ImageSource,
+	inst *digest.Digest, opts CrawlOptions) (*Image, error) {
+	img, err := readManifest(ctx, src, is, inst)
+	if err != nil {
+		return nil, err
+	}
 	if opts.Known != nil {
 		known, err := opts.Known(ctx, img.Digest)
 		if err != nil {
-			return nil, fmt.Errorf("crawl %s: %w", ref, err)
+			return nil, err
 		}
 		if known {
 			return img, nil
 		}
 	}
-	if err := plan.extract(ctx, is, img, opts.Cache); err != nil {
-		return nil, fmt.Errorf("crawl %s: %w", ref, err)
+	if err := p.extract(ctx, is, img, opts.Cache); err != nil {
+		return nil, err
 	}
 	return img, nil
 }
 
+// listInstances returns the image instances of the source's manifest
+// list, leaving out entries that are not images of a platform (such as
+// attestation manifests, "unknown/unknown"); a plain manifest is one nil
+// instance.
+func listInstances(ctx context.Context, is types.ImageSource) ([]*digest.Digest, error) {
+	blob, mime, err := is.GetManifest(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fetch manifest: %w", classify(err))
+	}
+	if mime == "" {
+		mime = manifest.GuessMIMEType(blob)
+	}
+	if !manifest.MIMETypeIsMultiImage(mime) {
+		return []*digest.Digest{nil}, nil
+	}
+	list, err := manifest.ListFromBlob(blob, mime)
+	if err != nil {
+		return nil, fmt.Errorf("%w: parse manifest list: %w", ErrUnreadable, err)
+	}
+	var out []*digest.Digest
+	for _, d := range list.Instances() {
+		u, err := list.Instance(d)
+		if err != nil {
+			return nil, fmt.Errorf("%w: manifest list entry %s: %w", ErrUnreadable, d, err)
+		}
+		if pl := u.ReadOnly.Platform; pl != nil && pl.OS == "unknown" {
+			continue
+		}
+		out = append(out, &d)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: manifest list has no platform images", ErrNotFound)
+	}
+	return out, nil
+}
+
 // readManifest reads the image manifest (choosing from a list) and config.
-func readManifest(ctx context.Context, src *source, is types.ImageSource) (*Image, error) {
-	blob, mime, instance, err := chooseManifest(ctx, src.sys, is)
+func readManifest(ctx context.Context, src *source, is types.ImageSource,
+	inst *digest.Digest) (*Image, error) {
+	blob, mime, instance, err := chooseManifest(ctx, src.sys, is, inst)
 	if err != nil {
 		return nil, err
 	}
@@ -113,8 +208,19 @@ func readManifest(ctx context.Context, src *source, is types.ImageSource) (*Imag
 
 // chooseManifest fetches the manifest; for a manifest list it fetches the
 // instance the system context's platform selects and returns its digest.
-func chooseManifest(ctx context.Context, sys *types.SystemContext,
-	is types.ImageSource) ([]byte, string, *digest.Digest, error) {
+// A non-nil inst is fetched directly.
+func chooseManifest(ctx context.Context, sys *types.SystemContext, is types.ImageSource,
+	inst *digest.Digest) ([]byte, string, *digest.Digest, error) {
+	if inst != nil {
+		blob, mime, err := is.GetManifest(ctx, inst)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("fetch manifest %s: %w", inst, classify(err))
+		}
+		if mime == "" {
+			mime = manifest.GuessMIMEType(blob)
+		}
+		return blob, mime, inst, nil
+	}
 	blob, mime, err := is.GetManifest(ctx, nil)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("fetch manifest: %w", classify(err))
@@ -220,7 +326,8 @@ func (p *scanPlan) readLayer(ctx context.Context, is types.ImageSource, l *Layer
 
 	v := d.Verifier()
 	counter := &countWriter{}
-	body := io.TeeReader(rc, io.MultiWriter(v, counter))
+	body := newHashingReader(rc, io.MultiWriter(v, counter))
+	defer body.Close()
 	f, walkErr := p.scanLayer(ctx, body, p.limits.ImageBytes-bytes, p.limits.ImageFiles-files)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -231,6 +338,7 @@ func (p *scanPlan) readLayer(ctx context.Context, is types.ImageSource, l *Layer
 	if _, err := io.Copy(io.Discard, body); err != nil {
 		return nil, fmt.Errorf("fetch layer %s: %w", d, err)
 	}
+	body.Close()
 	if !v.Verified() {
 		return nil, fmt.Errorf("fetch layer %s: content does not match its digest", d)
 	}

@@ -21,8 +21,8 @@ const (
 	MaxConfigFileSize = 1 << 20
 	// MaxPackageDBSize bounds each package database file.
 	MaxPackageDBSize = 64 << 20
-	// MaxBinarySize bounds a Go binary or Java archive read for its
-	// packages; larger ones are not read.
+	// MaxBinarySize bounds a Java archive read for its packages; larger
+	// ones are not read. Go binaries are streamed and not bounded.
 	MaxBinarySize = 64 << 20
 	// MaxImageBytes bounds an image's uncompressed layers.
 	MaxImageBytes = 16 << 30
@@ -108,8 +108,15 @@ type CrawlOptions struct {
 	// ConfigPaths replaces [ConfigFilePaths] when set.
 	ConfigPaths []string
 	// Platform chooses from a manifest list, "os/arch" or
-	// "os/arch/variant"; empty means linux/amd64.
+	// "os/arch/variant"; empty means linux/amd64. [PlatformAll] makes
+	// [CrawlAll] crawl every platform; [Crawl] then takes linux/amd64.
 	Platform string
+	// AuthFiles are registry auth files (containers auth.json or Docker
+	// config.json format), searched in order for the registry's
+	// credentials. When none has them, the library's default locations
+	// are searched. The caller finds the files (REGISTRY_AUTH_FILE and
+	// the standard places); the crawler never logs them.
+	AuthFiles []string
 	// TempDir holds the short-lived copies of rpm databases that the rpm
 	// readers need as files; empty means the system's temporary directory.
 	TempDir string

@@ -22,7 +22,7 @@ import (
 
 // featuresVersion changes whenever what a layer scan records changes, so
 // that cached features from an older crawler are not reused.
-const featuresVersion = "3"
+const featuresVersion = "4"
 
 // features is what one layer contributes to an image, independent of the
 // layers around it: what [imagefs.Scan] read (entries, whiteouts and the

@@ -193,3 +193,18 @@ func checkBookworm(t *testing.T, img *crawler.Image) {
 		t.Errorf("shadow starts %.40q", img.ConfigFiles["/etc/shadow"])
 	}
 }
+
+// BenchmarkCrawlBookwormArchive crawls the uncompressed docker-archive of
+// bookworm, where tar reading and file scanning dominate.
+func BenchmarkCrawlBookwormArchive(b *testing.B) {
+	dir := os.Getenv("CRAWLSPACE_TEST_IMAGES")
+	if dir == "" {
+		b.Skip("CRAWLSPACE_TEST_IMAGES is not set")
+	}
+	ref := "docker-archive:" + filepath.Join(dir, "bookworm.docker-archive.tar")
+	for b.Loop() {
+		if _, err := crawler.Crawl(b.Context(), ref, crawler.CrawlOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

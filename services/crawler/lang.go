@@ -15,9 +15,9 @@ import (
 )
 
 // langVisitor finds language packages among a layer's regular files.
-// Every read is bounded: metadata files by the config file limit, Go
-// binaries and Java archives by the binary limit; larger files are
-// skipped.
+// Every read is bounded: metadata files by the config file limit and
+// Java archives by the binary limit, larger files being skipped; Go
+// binaries are streamed, whatever their size.
 type langVisitor struct {
 	limits Limits
 	pkgs   []Package
@@ -31,7 +31,7 @@ func (v *langVisitor) visit(e *imagefs.Entry, r io.Reader) error {
 	case python.IsMetadataPath(p):
 		if data, ok := v.read(r, size, v.limits.ConfigFileSize); ok {
 			if name, version, ok := python.Parse(string(data)); ok {
-				v.add(distro.PyPI, python.Normalize(name), version, p)
+				v.add(distro.PyPI, distro.PackageName(distro.PyPI, name), version, p)
 			}
 		}
 	case npm.IsInstalledManifest(p):
@@ -59,18 +59,18 @@ func (v *langVisitor) visit(e *imagefs.Entry, r io.Reader) error {
 	return nil
 }
 
-// goBinary reads the build info of an executable with the ELF magic.
+// goBinary streams the build info of an executable with the ELF magic,
+// reading its headers and its data segment up to the build info only, so
+// that nothing is buffered and other executables cost one header read.
 func (v *langVisitor) goBinary(e *imagefs.Entry, r io.Reader) {
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil || !gobinary.IsELF(head[:]) {
 		return
 	}
-	data, ok := v.read(io.MultiReader(bytes.NewReader(head[:]), r), e.File.Size,
-		v.limits.BinarySize)
-	if !ok {
-		return
-	}
-	mods, err := gobinary.Read(bytes.NewReader(data))
+	// TODO(crawlspace): binaries built before Go 1.18 (gobinary.ErrOldFormat)
+	// are not read: their build info points elsewhere in the file, which a
+	// single pass cannot reach without buffering it.
+	mods, err := gobinary.Scan(io.MultiReader(bytes.NewReader(head[:]), r))
 	if err != nil {
 		return
 	}

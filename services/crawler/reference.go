@@ -5,10 +5,13 @@ import (
 	"slices"
 	"strings"
 
+	"go.podman.io/image/v5/directory"
 	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/docker/archive"
 	"go.podman.io/image/v5/docker/reference"
+	ociarchive "go.podman.io/image/v5/oci/archive"
 	"go.podman.io/image/v5/oci/layout"
+	"go.podman.io/image/v5/pkg/docker/config"
 	"go.podman.io/image/v5/types"
 )
 
@@ -17,7 +20,13 @@ const (
 	prefixDocker  = "docker://"
 	prefixOCI     = "oci:"
 	prefixArchive = "docker-archive:"
+	prefixOCIArc  = "oci-archive:"
+	prefixDir     = "dir:"
 )
+
+// PlatformAll, as [CrawlOptions.Platform], asks [CrawlAll] for every
+// platform of a manifest list.
+const PlatformAll = "all"
 
 // source is a parsed reference and the system context to read it with.
 type source struct {
@@ -41,6 +50,10 @@ func parseReference(ref string, opts CrawlOptions) (*source, error) {
 		ir, err = layout.ParseReference(strings.TrimPrefix(ref, prefixOCI))
 	case strings.HasPrefix(ref, prefixArchive):
 		ir, err = archive.ParseReference(strings.TrimPrefix(ref, prefixArchive))
+	case strings.HasPrefix(ref, prefixOCIArc):
+		ir, err = ociarchive.ParseReference(strings.TrimPrefix(ref, prefixOCIArc))
+	case strings.HasPrefix(ref, prefixDir):
+		ir, err = directory.Transport.ParseReference(strings.TrimPrefix(ref, prefixDir))
 	default:
 		ir, err = docker.ParseReference("//" + ref)
 	}
@@ -57,8 +70,29 @@ func parseReference(ref string, opts CrawlOptions) (*source, error) {
 	}
 	if ir.Transport().Name() == docker.Transport.Name() {
 		s.setRepository(ir.DockerReference(), opts.InsecureRegistries)
+		if err := s.setCredentials(opts.AuthFiles); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+// setCredentials takes the registry's credentials from the first of the
+// auth files that has any. Without one the library's own search of the
+// default locations applies. The files and credentials are never logged.
+func (s *source) setCredentials(files []string) error {
+	for _, f := range files {
+		sys := &types.SystemContext{AuthFilePath: f}
+		creds, err := config.GetCredentials(sys, s.registry)
+		if err != nil {
+			return fmt.Errorf("read credentials for %s: %w", s.registry, err)
+		}
+		if creds != (types.DockerAuthConfig{}) {
+			s.sys.DockerAuthConfig = &creds
+			return nil
+		}
+	}
+	return nil
 }
 
 // setRepository records where a docker:// reference points and allows
@@ -79,7 +113,7 @@ func (s *source) setRepository(named reference.Named, insecure []string) {
 
 // setPlatform chooses the manifest list instance "os/arch[/variant]".
 func (s *source) setPlatform(platform string) error {
-	if platform == "" {
+	if platform == "" || platform == PlatformAll {
 		return nil
 	}
 	parts := strings.Split(platform, "/")

@@ -28,6 +28,11 @@ type Options struct {
 	Limits Limits
 	// ConfigPaths replaces [ConfigFilePaths] when set.
 	ConfigPaths []string
+	// Platform chooses from manifest lists; [PlatformAll] crawls and
+	// publishes every platform image. See [CrawlOptions].
+	Platform string
+	// AuthFiles are the registry auth files; see [CrawlOptions].
+	AuthFiles []string
 }
 
 // Stage consumes image.named: it crawls each image, stores what it found
@@ -64,12 +69,14 @@ func (s *Stage) HandleNamed(ctx context.Context, m *bus.Message) error {
 	}
 
 	start := time.Now()
-	img, err := Crawl(ctx, named.GetRef(), CrawlOptions{
+	imgs, err := CrawlAll(ctx, named.GetRef(), CrawlOptions{
 		InsecureRegistries: s.opts.InsecureRegistries,
 		Known:              s.known,
 		Cache:              PGCache{Pool: s.pool},
 		Limits:             s.opts.Limits,
 		ConfigPaths:        s.opts.ConfigPaths,
+		Platform:           s.opts.Platform,
+		AuthFiles:          s.opts.AuthFiles,
 	})
 	if err != nil {
 		if IsPermanent(err) {
@@ -77,8 +84,22 @@ func (s *Stage) HandleNamed(ctx context.Context, m *bus.Message) error {
 		}
 		return err
 	}
+	// TODO(crawlspace): with PlatformAll a tag names several platform
+	// digests, but tag_observations keeps one digest per tag and time, so
+	// only the first platform's observation is recorded; it should record
+	// the manifest list's digest.
+	for _, img := range imgs {
+		if err := s.publish(ctx, img, &named, start); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-	ev, err := s.store(ctx, img, &named)
+// publish stores one crawled image and publishes its image.crawled.
+func (s *Stage) publish(ctx context.Context, img *Image, named *crawlspacev1.ImageNamed,
+	start time.Time) error {
+	ev, err := s.store(ctx, img, named)
 	if err != nil {
 		return err
 	}

@@ -309,3 +309,34 @@ func randomName(t *testing.T) string {
 }
 
 func cmpProto() cmp.Option { return protocmp.Transform() }
+
+func TestHandleNamedAllPlatforms(t *testing.T) {
+	pool, _ := storetest.New(t)
+	b := bustest.New(t)
+	ref, digests := writeMultiLayout(t, t.TempDir(), "multi", "amd64", "arm64")
+	st := crawler.New(pool, b, crawler.Options{Platform: crawler.PlatformAll})
+	events := watchCrawled(t, b)
+	named := &crawlspacev1.ImageNamed{Ref: ref, RunId: "run-all"}
+	handleViaBus(t, b, pool, st, named)
+
+	got := map[string]bool{}
+	for range digests {
+		ev := nextCrawled(t, events)
+		if ev.GetRef() != ref || ev.GetPackageCount() != 1 {
+			t.Errorf("event %v: want ref %s with one package", ev, ref)
+		}
+		got[ev.GetDigest()] = true
+	}
+	for arch, d := range digests {
+		if !got[d] {
+			t.Errorf("no image.crawled for %s's %s among %v", arch, d, got)
+		}
+	}
+	rows := snapshot(t, pool)
+	if len(rows["images"]) != len(digests) {
+		t.Errorf("%d images stored, want one per platform", len(rows["images"]))
+	}
+	for _, d := range digests {
+		checkRow(t, rows["images"], `"digest": "`+d+`"`)
+	}
+}

@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -121,4 +124,100 @@ func TestCollectRegistryThroughPipeline(t *testing.T) {
 		t.Errorf("no rule results for %s", want[0])
 	}
 	t.Logf("%d names collected, crawled, matched and checked", len(want))
+}
+
+// freeAddr returns a loopback address with a port no one listened on a
+// moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	must(t, ln.Close())
+	return addr
+}
+
+// startServing is [start] with the HTTP server of `crawlspace all` on addr,
+// so that the test can reach the collector's API.
+func startServing(t *testing.T, registry, addr string) *pipeline {
+	t.Helper()
+	p := start(t, registry, "--http-addr", addr, "--rate", "200")
+	waitUntil(t, "http server up", func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusOK
+	})
+	return p
+}
+
+// getJSON GETs url into v and returns the status code.
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		must(t, json.NewDecoder(resp.Body).Decode(v))
+	}
+	return resp.StatusCode
+}
+
+// TestCollectByHTTPThroughAll posts a registry run to the collector API of
+// `crawlspace all`, on the same port as its metrics and health, and waits
+// until the pipeline has matched and checked every name the run published.
+func TestCollectByHTTPThroughAll(t *testing.T) {
+	registry := need(t, "CRAWLSPACE_TEST_REGISTRY")
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	prefix := "api-" + hex.EncodeToString(b)
+	want := pushVariants(t, registry, []string{prefix + "/a", prefix + "/b"},
+		[]string{"1.0", "1.1", "2.0"})
+	addr := freeAddr(t)
+	p := startServing(t, registry, addr)
+	base := "http://" + addr
+
+	body := `{"source":"registry","url":"http://` + registry + "/" + prefix + `","tags":"all"}`
+	resp, err := http.Post(base+"/v1/collect", "application/json", strings.NewReader(body))
+	must(t, err)
+	var started struct {
+		RunID string `json:"run_id"`
+	}
+	must(t, json.NewDecoder(resp.Body).Decode(&started))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || started.RunID == "" {
+		t.Fatalf("POST /v1/collect: %d %+v, want 202 with a run id", resp.StatusCode, started)
+	}
+	var st struct {
+		Names      int        `json:"names"`
+		FinishedAt *time.Time `json:"finished_at"`
+		Error      string     `json:"error"`
+	}
+	waitUntil(t, "the run finished", func() bool {
+		code := getJSON(t, base+"/v1/collect/"+started.RunID, &st)
+		return code == http.StatusOK && st.FinishedAt != nil
+	})
+	if st.Names != len(want) || st.Error != "" {
+		t.Fatalf("run %s: %+v, want %d names and no error", started.RunID, st, len(want))
+	}
+
+	digests := p.wait(started.RunID, want...)
+	for _, ref := range want {
+		if digests[ref] == "" {
+			t.Errorf("%s was matched and checked without a digest", ref)
+		}
+	}
+	resp, err = http.Get(base + "/readyz")
+	must(t, err)
+	ready, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(ready)) != "ok" {
+		t.Errorf("GET /readyz beside the API: %d %q", resp.StatusCode, ready)
+	}
+	t.Logf("%d names posted, crawled, matched and checked", len(want))
 }

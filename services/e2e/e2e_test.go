@@ -58,7 +58,8 @@ type pipeline struct {
 
 // start runs `crawlspace all` against a fresh database and a NATS server
 // of the test's own, and connects a nats.go client to the same server.
-func start(t *testing.T, registry string) *pipeline {
+// Extra arguments go after the test's own, so a repeated flag overrides.
+func start(t *testing.T, registry string, extra ...string) *pipeline {
 	t.Helper()
 	pool, pgURL := storetest.New(t)
 	srv, err := bus.Embedded(t.TempDir(), "127.0.0.1:-1")
@@ -72,11 +73,12 @@ func start(t *testing.T, registry string) *pipeline {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- cli.Run(ctx, []string{"all",
+		args := append([]string{"all",
 			"--pg-url", pgURL, "--nats-url", p.natsURL, "--http-addr", "127.0.0.1:0",
 			"--insecure-registry", registry, "--notices-sources", "none",
 			"--max-attempts", "2", "--retry-backoff", "200ms", "--log-level", "warn",
-		}, os.Getenv, nil, io.Discard, testWriter{t})
+		}, extra...)
+		done <- cli.Run(ctx, args, os.Getenv, nil, io.Discard, testWriter{t})
 	}()
 	t.Cleanup(func() {
 		cancel()

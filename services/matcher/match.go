@@ -142,12 +142,8 @@ func usable(rs []Range) bool {
 	return false
 }
 
-// inRanges reports whether v lies in any range: at or after an introduced
-// event and before the next fixed event, or at or before the next
-// last_affected one. Events are read in the order OSV lists them.
-//
-// TODO(crawlspace): limit events are ignored, and events are not sorted
-// first, so a range listing them out of order is misread.
+// inRanges reports whether v lies in any range, as OSV evaluates one; see
+// inRange.
 func inRanges(s version.Scheme, v string, f finding, rs []Range) (finding, bool, error) {
 	for _, r := range rs {
 		if r.Type == "GIT" {
@@ -170,55 +166,110 @@ func inRanges(s version.Scheme, v string, f finding, rs []Range) (finding, bool,
 	return finding{}, false, nil
 }
 
-// inRange evaluates one range's events and returns the fix of the interval
-// v is in, "" when that interval has none.
+// inRange evaluates one range's events in the ecosystem's order, whatever
+// order OSV lists them in, with introduced "0" lowest: v is affected after
+// an introduced event at or below it, until a fixed event at or below it
+// or a last_affected event below it; a limit event at or below v puts v
+// out of the range. It returns the fix of the interval v is in, "" when
+// that interval has none.
 func inRange(s version.Scheme, v string, events []Event) (bool, string, error) {
+	sorted, err := sortEvents(s, events)
+	if err != nil {
+		return false, "", err
+	}
 	in := false
-	for _, e := range events {
-		switch {
-		case e.Introduced != "":
-			if in {
-				continue
+	for _, e := range sorted {
+		at, kind := e.version()
+		c, err := compareEvent(s, v, e)
+		if err != nil {
+			return false, "", err
+		}
+		if c < 0 {
+			// Every later event is above v too.
+			if in && kind == "fixed" {
+				return true, at, nil
 			}
-			c, err := compareEvent(s, v, e.Introduced)
-			if err != nil {
-				return false, "", err
-			}
-			in = c >= 0
-		case e.Fixed != "" && in:
-			c, err := s.Compare(v, e.Fixed)
-			if err != nil {
-				return false, "", fmt.Errorf("compare %q %q: %w", v, e.Fixed, err)
-			}
-			if c < 0 {
-				return true, e.Fixed, nil
-			}
+			return in, "", nil
+		}
+		switch kind {
+		case "introduced":
+			in = true
+		case "fixed":
 			in = false
-		case e.LastAffected != "" && in:
-			c, err := s.Compare(v, e.LastAffected)
-			if err != nil {
-				return false, "", fmt.Errorf("compare %q %q: %w", v, e.LastAffected, err)
-			}
-			if c <= 0 {
-				return true, "", nil
-			}
-			in = false
+		case "last_affected":
+			in = in && c == 0
+		case "limit":
+			return false, "", nil
 		}
 	}
 	return in, "", nil
 }
 
-// compareEvent compares v with an introduced version; "0" is the start of
-// every ecosystem.
-func compareEvent(s version.Scheme, v, introduced string) (int, error) {
-	if introduced == "0" {
-		return 1, nil
+// version returns the event's version and which field holds it.
+func (e Event) version() (string, string) {
+	switch {
+	case e.Introduced != "":
+		return e.Introduced, "introduced"
+	case e.Fixed != "":
+		return e.Fixed, "fixed"
+	case e.LastAffected != "":
+		return e.LastAffected, "last_affected"
+	case e.Limit != "":
+		return e.Limit, "limit"
 	}
-	c, err := s.Compare(v, introduced)
+	return "", ""
+}
+
+// compareEvent compares v with an event's version: introduced "0" is below
+// every version and limit "*" above every one.
+func compareEvent(s version.Scheme, v string, e Event) (int, error) {
+	at, kind := e.version()
+	switch {
+	case kind == "introduced" && at == "0":
+		return 1, nil
+	case kind == "limit" && at == "*":
+		return -1, nil
+	case kind == "":
+		return 0, fmt.Errorf("range event without a version")
+	}
+	c, err := s.Compare(v, at)
 	if err != nil {
-		return 0, fmt.Errorf("compare %q %q: %w", v, introduced, err)
+		return 0, fmt.Errorf("compare %q %q: %w", v, at, err)
 	}
 	return c, nil
+}
+
+// sortEvents returns events in the ecosystem's version order, introduced
+// "0" first and limit "*" last; events of one version keep their order.
+func sortEvents(s version.Scheme, events []Event) ([]Event, error) {
+	rank := func(e Event) (string, int) {
+		at, kind := e.version()
+		switch {
+		case kind == "introduced" && at == "0":
+			return at, -1
+		case kind == "limit" && at == "*":
+			return at, 1
+		}
+		return at, 0
+	}
+	var err error
+	out := slices.Clone(events)
+	slices.SortStableFunc(out, func(a, b Event) int {
+		va, ra := rank(a)
+		vb, rb := rank(b)
+		if ra != 0 || rb != 0 {
+			return ra - rb
+		}
+		c, cerr := s.Compare(va, vb)
+		if cerr != nil && err == nil {
+			err = fmt.Errorf("compare %q %q: %w", va, vb, cerr)
+		}
+		return c
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // affectedKey finds the affected rows of one source package.
@@ -342,6 +393,7 @@ type result struct {
 	open     int
 	added    []string
 	resolved []string
+	tags     []string
 	changed  bool
 }
 
@@ -353,5 +405,6 @@ func (r result) event(d string) *crawlspacev1.ImageMatched {
 		Findings: int32(r.open),
 		Added:    r.added,
 		Resolved: r.resolved,
+		Tags:     r.tags,
 	}
 }

@@ -87,12 +87,14 @@ func (s *Stage) HandleCrawled(ctx context.Context, m *bus.Message) error {
 }
 
 // HandleNotice re-matches every stored image that a notice.parsed event
-// may concern, in one transaction, and publishes image.matched for each
-// image whose findings changed. It has the [bus.Handler] signature.
+// may concern, a chunk of images to a transaction, and publishes
+// image.matched for each image whose findings changed once its chunk is
+// committed. It returns when every event is acknowledged. It has the [bus.Handler] signature.
 //
 // TODO(crawlspace): an event whose publish fails after its findings were
 // committed is not sent again on retry, because the retry sees no change;
-// an outbox table would close that gap.
+// this holds for each committed chunk of a rematch that later fails. An
+// outbox table would close that gap.
 func (s *Stage) HandleNotice(ctx context.Context, m *bus.Message) error {
 	var ev crawlspacev1.NoticeParsed
 	if err := bus.Decode(m.Data, &ev); err != nil {
@@ -103,14 +105,11 @@ func (s *Stage) HandleNotice(ctx context.Context, m *bus.Message) error {
 	}
 
 	start := time.Now()
-	envs, images, err := s.rematchNotice(ctx, &ev)
+	images, changed, err := s.rematchNotice(ctx, &ev)
 	if err != nil {
 		return fmt.Errorf("rematch notice %s: %w", ev.GetId(), err)
 	}
-	if err := s.bus.PublishAll(ctx, envs); err != nil {
-		return fmt.Errorf("announce rematch for notice %s: %w", ev.GetId(), err)
-	}
 	s.log.DebugContext(ctx, "notice rematched", "notice", ev.GetId(), "images", images,
-		"changed", len(envs), "duration", time.Since(start))
+		"changed", changed, "duration", time.Since(start))
 	return nil
 }

@@ -3,8 +3,11 @@ package matcher
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/platform/bus"
@@ -15,14 +18,19 @@ import (
 
 // noticeCandidates lists the packages of stored images that the notice's
 // affected rows name: in the row's release for distribution packages, any
-// image's for language packages (release ”).
+// image's for language packages (release ”). The packages are looked up
+// first, by their (ecosystem, source_name) index, and their images after.
 const noticeCandidates = `
+	WITH p AS MATERIALIZED (
+		SELECT a.release AS notice_release, p.image_digest, p.ecosystem, p.name,
+			p.source_name, p.source_version, p.arch
+		FROM affected a
+		JOIN image_packages p ON p.ecosystem = a.ecosystem AND p.source_name = a.package
+		WHERE a.notice_id = $1)
 	SELECT p.image_digest, i.release, p.ecosystem, p.name, p.source_name, p.source_version
-	FROM affected a
-	JOIN image_packages p ON p.source_name = a.package AND p.ecosystem = a.ecosystem
-	JOIN images i ON i.digest = p.image_digest
-	WHERE a.notice_id = $1 AND (i.release = a.release
-		OR (a.release = '' AND a.ecosystem NOT IN ('dpkg', 'rpm', 'apk')))
+	FROM p JOIN images i ON i.digest = p.image_digest
+	WHERE i.release = p.notice_release
+	   OR (p.notice_release = '' AND p.ecosystem NOT IN ('dpkg', 'rpm', 'apk'))
 	ORDER BY p.image_digest, p.ecosystem, p.name, p.arch`
 
 // imageCandidates is one image's packages that a notice names.
@@ -31,51 +39,63 @@ type imageCandidates struct {
 	pkgs    []Package
 }
 
+// rematchChunk is how many changed images one transaction of a rematch
+// writes; the events of a committed chunk are published while the next
+// one is written.
+const rematchChunk = 2500
+
+// rematchWriters is how many chunk transactions a rematch runs at once.
+const rematchWriters = 2
+
 // rematchNotice brings every stored image's findings for one notice up to
-// date in one transaction with a fixed number of statements, whatever the
-// number of images: the candidate packages are read in one query, the
-// notice's findings in another, the decisions made in Go, and the changes
-// written in bulk. It returns an image.matched envelope for each image that
-// changed, and the number of images looked at.
+// date with a fixed number of statements per chunk of images, whatever
+// their number: the candidate packages and the notice's findings are read
+// in two queries, the decisions made in Go, and the changes written in
+// bulk, rematchChunk images to a transaction. Each chunk's image.matched
+// events are published once it is committed, while the next chunk is
+// written. It returns the number of images looked at and changed.
 //
 // Images are not locked: an image's packages never change for its digest,
 // so a concurrent [Stage.matchImage] decides this notice's findings from
 // the same rows, and both writes are idempotent upserts of the same values.
 func (s *Stage) rematchNotice(ctx context.Context, ev *crawlspacev1.NoticeParsed) (
-	[]bus.Envelope, int, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, 0, fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-
+	int, int, error) {
 	id := ev.GetId()
-	affs, err := noticeAffected(ctx, tx, id)
+	affs, cands, have, err := s.readNotice(ctx, id)
 	if err != nil {
-		return nil, 0, err
+		return 0, 0, err
 	}
-	cands, err := readNoticeCandidates(ctx, tx, id)
-	if err != nil {
-		return nil, 0, err
-	}
-	have, err := noticeFindings(ctx, tx, id)
-	if err != nil {
-		return nil, 0, err
-	}
-
 	ch := s.noticeChanges(ctx, id, NewIndex(affs), cands, have)
-	if err := ch.write(ctx, tx, id, have); err != nil {
-		return nil, 0, err
+	slices.SortFunc(ch, func(a, b noticeChange) int { return strings.Compare(a.digest, b.digest) })
+
+	// Chunks are written by two transactions at a time; each publishes its
+	// events once committed, while the others are written.
+	writers, wctx := errgroup.WithContext(ctx)
+	writers.SetLimit(rematchWriters)
+	pubs, pctx := errgroup.WithContext(ctx)
+	for start := 0; start == 0 || start < len(ch); start += rematchChunk {
+		part := ch[start:min(start+rematchChunk, len(ch))]
+		first := start == 0
+		writers.Go(func() error {
+			if pctx.Err() != nil {
+				return pctx.Err()
+			}
+			envs, err := s.commitChunk(wctx, ev, part, first)
+			if err != nil {
+				return err
+			}
+			if len(envs) > 0 {
+				pubs.Go(func() error { return s.bus.PublishAll(pctx, envs) })
+			}
+			return nil
+		})
 	}
-	if err := markFed(ctx, tx, id); err != nil {
-		return nil, 0, err
+	werr := writers.Wait()
+	if err := pubs.Wait(); err != nil {
+		return 0, 0, fmt.Errorf("announce rematch: %w", err)
 	}
-	envs, err := ch.envelopes(ctx, tx, ev)
-	if err != nil {
-		return nil, 0, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, 0, fmt.Errorf("commit findings: %w", err)
+	if werr != nil {
+		return 0, 0, werr
 	}
 	images := len(cands)
 	for d := range have {
@@ -83,7 +103,60 @@ func (s *Stage) rematchNotice(ctx context.Context, ev *crawlspacev1.NoticeParsed
 			images++
 		}
 	}
-	return envs, images, nil
+	return images, len(ch), nil
+}
+
+// readNotice reads the notice's affected rows, the candidate packages and
+// the notice's findings in one transaction.
+func (s *Stage) readNotice(ctx context.Context, id string) ([]Affected,
+	map[string]*imageCandidates, map[string]map[key]stored, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead,
+		AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	affs, err := noticeAffected(ctx, tx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cands, err := readNoticeCandidates(ctx, tx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	have, err := noticeFindings(ctx, tx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return affs, cands, have, nil
+}
+
+// commitChunk writes the changes of some images in one transaction, and
+// the first chunk also records the images the notice gives a feed. It
+// returns the chunk's image.matched envelopes, to publish once committed.
+func (s *Stage) commitChunk(ctx context.Context, ev *crawlspacev1.NoticeParsed, cs changes,
+	first bool) ([]bus.Envelope, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if err := cs.write(ctx, tx, ev.GetId()); err != nil {
+		return nil, err
+	}
+	if first {
+		if err := markFed(ctx, tx, ev.GetId()); err != nil {
+			return nil, err
+		}
+	}
+	envs, err := cs.envelopes(ctx, tx, ev)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("commit findings: %w", err)
+	}
+	return envs, nil
 }
 
 // noticeAffected reads the notice's affected rows.
@@ -184,8 +257,9 @@ type changes []noticeChange
 func (s *Stage) noticeChanges(ctx context.Context, id string, idx Index,
 	cands map[string]*imageCandidates, have map[string]map[key]stored) changes {
 	var out changes
+	memo := matchMemo{}
 	for d, c := range cands {
-		want, skips := Match(c.release, uniquePackages(c.pkgs), idx)
+		want, skips := memo.match(c.release, uniquePackages(c.pkgs), idx)
 		for _, sk := range skips {
 			s.log.WarnContext(ctx, "package skipped", "digest", d, "package", sk.pkg.Name,
 				"notice", id, "err", sk.err)
@@ -206,13 +280,61 @@ func (s *Stage) noticeChanges(ctx context.Context, id string, idx Index,
 	return out
 }
 
-// upsertFindings writes many findings of one notice; see upsertFinding.
+// findingWrites is the temporary table a rematch copies its new and
+// changed findings into.
+const findingWrites = `
+	CREATE TEMP TABLE finding_writes (
+		image_digest text, package text, ecosystem text, source_name text,
+		installed_version text, fixed_version text, release text, status text,
+		comparator text
+	) ON COMMIT DROP`
+
+// findingWritesCols are findingWrites' columns in COPY order.
+var findingWritesCols = []string{"image_digest", "package", "ecosystem", "source_name",
+	"installed_version", "fixed_version", "release", "status", "comparator"}
+
+// matchMemo remembers [Match]'s answers by release and packages: images
+// built on one base share their candidate packages, and are decided once.
+// The findings it returns are shared and must not be changed.
+type matchMemo map[string]memoized
+
+// memoized is one answer of [Match].
+type memoized struct {
+	want  map[key]finding
+	skips []skipped
+}
+
+// match returns Match(release, pkgs, idx), computed once per distinct
+// release and packages.
+func (m matchMemo) match(release string, pkgs []Package, idx Index) (map[key]finding,
+	[]skipped) {
+	var b strings.Builder
+	b.WriteString(release)
+	for _, p := range pkgs {
+		for _, f := range []string{p.Ecosystem, p.Name, p.SourceName, p.SourceVersion} {
+			b.WriteByte(0)
+			b.WriteString(f)
+		}
+	}
+	k := b.String()
+	if r, ok := m[k]; ok {
+		return r.want, r.skips
+	}
+	want, skips := Match(release, pkgs, idx)
+	m[k] = memoized{want: want, skips: skips}
+	return want, skips
+}
+
+// upsertFindings writes finding_writes into findings for one notice: a
+// new finding is first seen now, and a changed or reopened one keeps its
+// first_seen and loses its resolved_at.
 const upsertFindings = `
 	INSERT INTO findings (image_digest, package, notice_id, ecosystem, source_name,
 		installed_version, fixed_version, release, status, comparator, first_seen)
-	SELECT u.d, u.p, $1, u.e, u.s, u.i, u.f, u.r, u.st, u.c, now()
-	FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-		$8::text[], $9::text[], $10::text[]) AS u (d, p, e, s, i, f, r, st, c)
+	SELECT w.image_digest, w.package, $1, w.ecosystem, w.source_name, w.installed_version,
+		w.fixed_version, w.release, w.status, w.comparator, now()
+	FROM finding_writes w
+	ORDER BY w.image_digest, w.ecosystem, w.package
 	ON CONFLICT (image_digest, ecosystem, package, notice_id) DO UPDATE SET
 		source_name = EXCLUDED.source_name,
 		installed_version = EXCLUDED.installed_version,
@@ -222,14 +344,6 @@ const upsertFindings = `
 		comparator = EXCLUDED.comparator,
 		resolved_at = NULL`
 
-// insertFindings writes findings of one notice that have no row yet.
-const insertFindings = `
-	INSERT INTO findings (image_digest, package, notice_id, ecosystem, source_name,
-		installed_version, fixed_version, release, status, comparator, first_seen)
-	SELECT u.d, u.p, $1, u.e, u.s, u.i, u.f, u.r, u.st, u.c, now()
-	FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-		$8::text[], $9::text[], $10::text[]) AS u (d, p, e, s, i, f, r, st, c)`
-
 // resolveFindings resolves many open findings of one notice.
 const resolveFindings = `
 	UPDATE findings f SET resolved_at = now()
@@ -237,40 +351,32 @@ const resolveFindings = `
 	WHERE f.image_digest = u.d AND f.ecosystem = u.e AND f.package = u.p
 	  AND f.notice_id = $1 AND f.resolved_at IS NULL`
 
-// write applies every plan with at most three statements: new findings
-// are plainly inserted, changed or reopened ones upserted.
-func (cs changes) write(ctx context.Context, tx pgx.Tx, id string,
-	have map[string]map[key]stored) error {
-	var ins, up [9][]string
+// write applies every plan with at most four statements: the new and
+// changed findings are copied into a temporary table and upserted from it
+// in one statement, and the resolved ones updated in another.
+func (cs changes) write(ctx context.Context, tx pgx.Tx, id string) error {
+	var rows [][]any
 	var res [3][]string
 	for _, c := range cs {
 		for k, f := range c.upserts {
-			cols := &up
-			if _, ok := have[c.digest][k]; !ok {
-				cols = &ins
-			}
-			for i, v := range []string{c.digest, k.pkg, k.ecosystem, f.sourceName,
-				f.installedVersion, f.fixedVersion, f.release, f.status, f.comparator} {
-				cols[i] = append(cols[i], v)
-			}
+			rows = append(rows, []any{c.digest, k.pkg, k.ecosystem, f.sourceName,
+				f.installedVersion, f.fixedVersion, f.release, f.status, f.comparator})
 		}
 		for _, k := range c.resolves {
 			res[0], res[1] = append(res[0], c.digest), append(res[1], k.ecosystem)
 			res[2] = append(res[2], k.pkg)
 		}
 	}
-	for _, w := range []struct {
-		sql  string
-		cols [9][]string
-	}{{insertFindings, ins}, {upsertFindings, up}} {
-		if len(w.cols[0]) == 0 {
-			continue
+	if len(rows) > 0 {
+		if _, err := tx.Exec(ctx, findingWrites); err != nil {
+			return fmt.Errorf("create finding writes: %w", err)
 		}
-		args := []any{id}
-		for _, col := range w.cols {
-			args = append(args, col)
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"finding_writes"}, findingWritesCols,
+			pgx.CopyFromRows(rows))
+		if err != nil {
+			return fmt.Errorf("copy findings: %w", err)
 		}
-		if _, err := tx.Exec(ctx, w.sql, args...); err != nil {
+		if _, err := tx.Exec(ctx, upsertFindings, id); err != nil {
 			return fmt.Errorf("write findings: %w", err)
 		}
 	}
@@ -296,8 +402,18 @@ func markFed(ctx context.Context, tx pgx.Tx, id string) error {
 	return nil
 }
 
+// countOpen counts the open findings of each image in digests, with one
+// index probe per image.
+const countOpen = `
+	SELECT f.image_digest, count(*)
+	FROM unnest($1::text[]) AS d (digest)
+	JOIN findings f ON f.image_digest = d.digest
+	WHERE f.resolved_at IS NULL
+	GROUP BY 1`
+
 // envelopes returns the image.matched events of the changed images, with
-// each image's count of open findings after the change.
+// each image's count of open findings after the change and the tags that
+// point at it, each read with one query for every image.
 func (cs changes) envelopes(ctx context.Context, tx pgx.Tx, ev *crawlspacev1.NoticeParsed) (
 	[]bus.Envelope, error) {
 	if len(cs) == 0 {
@@ -307,28 +423,31 @@ func (cs changes) envelopes(ctx context.Context, tx pgx.Tx, ev *crawlspacev1.Not
 	for i, c := range cs {
 		digests[i] = c.digest
 	}
-	rows, err := tx.Query(ctx, `
-		SELECT image_digest, count(*) FROM findings
-		WHERE image_digest = ANY($1) AND resolved_at IS NULL GROUP BY 1`, digests)
-	if err != nil {
-		return nil, fmt.Errorf("count findings: %w", err)
-	}
 	open := map[string]int{}
-	var d string
-	var n int
-	if _, err := pgx.ForEachRow(rows, []any{&d, &n}, func() error {
-		open[d] = n
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("count findings: %w", err)
+	var tags map[string][]string
+	b := &pgx.Batch{}
+	b.Queue(countOpen, digests).Query(func(rows pgx.Rows) error {
+		var d string
+		var n int
+		_, err := pgx.ForEachRow(rows, []any{&d, &n}, func() error {
+			open[d] = n
+			return nil
+		})
+		return err
+	})
+	queueTags(b, digests, &tags)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("count findings and read tags: %w", err)
 	}
 	envs := make([]bus.Envelope, len(cs))
 	for i, c := range cs {
 		r := result{open: open[c.digest], added: c.added, resolved: c.resolved, changed: true}
+		out := r.event(c.digest)
+		out.Tags = tags[c.digest]
 		envs[i] = bus.Envelope{
 			Subject: crawlspacev1.SubjectImageMatched,
 			MsgID:   "matched:" + c.digest + ":" + ev.GetId() + ":" + ev.GetContentHash(),
-			Message: r.event(c.digest),
+			Message: out,
 		}
 	}
 	return envs, nil

@@ -58,8 +58,12 @@ func (s *Stage) matchImage(ctx context.Context, d string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
+	tags, err := readTags(ctx, tx, []string{d})
+	if err != nil {
+		return result{}, err
+	}
 	p := diff(have, want)
-	res := result{open: p.open, added: p.added, resolved: p.resolved}
+	res := result{open: p.open, added: p.added, resolved: p.resolved, tags: tags[d]}
 	if len(p.upserts) == 0 && len(p.resolves) == 0 && !wrote {
 		return res, nil
 	}

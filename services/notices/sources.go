@@ -9,6 +9,7 @@ import (
 
 	"crawlspace.dev/services/notices/advisory"
 	"crawlspace.dev/services/notices/alpine"
+	"crawlspace.dev/services/notices/announce"
 	"crawlspace.dev/services/notices/debian"
 	"crawlspace.dev/services/notices/osv"
 	"crawlspace.dev/services/notices/rhel"
@@ -24,6 +25,9 @@ type format struct {
 	match func(path string) bool
 	// defaults are the locations synced when none is configured.
 	defaults []string
+	// archive, when set, reads each location as a list archive's index
+	// page and its message pages instead of as one document.
+	archive *announce.Archive
 }
 
 // osvAll is the OSV project's per-ecosystem archive of every record.
@@ -56,6 +60,14 @@ var formats = map[string]format{
 	rhel.SourceCEFS: {parse: rhel.ParseCEFS, match: ext(".xml"),
 		defaults: []string{"https://cefs.steve-meier.de/errata.latest.xml"}},
 	rhel.SourceCSAF: {parse: rhel.ParseCSAF, match: ext(".json")},
+	// The announcement archives are the same advisories as debian-dsa and
+	// centos-cefs, under the same ids, read the way the 2018 study read
+	// them. They have no default location, so that a sync of every source
+	// does not store each advisory twice; name one with --from.
+	// TODO(crawlspace): keep notices by (source, id), so that both readings
+	// of one advisory can be stored side by side.
+	announce.SourceDebian: {archive: announce.Debian, match: prefix(announce.Debian.IndexName)},
+	announce.SourceCentOS: {archive: announce.CentOS, match: prefix(announce.CentOS.IndexName)},
 }
 
 // aliases are the source names `notices load` accepted before sources

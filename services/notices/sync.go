@@ -14,6 +14,9 @@ import (
 // URL's cursor is stored after its last batch.
 func (s *Stage) syncLocation(ctx context.Context, source string, f format, location string,
 	w *writer) error {
+	if f.archive != nil {
+		return s.syncArchive(ctx, source, f, location, w)
+	}
 	if isURL(location) {
 		return s.syncURL(ctx, source, f, location, w)
 	}

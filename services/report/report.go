@@ -64,8 +64,13 @@ type Vulnerability struct {
 
 // RuleResult is one compliance rule's outcome, with its evidence.
 type RuleResult struct {
-	Rule     string          `json:"rule"`
-	Category string          `json:"category"`
+	Rule string `json:"rule"`
+	// Title says what the rule wants; empty for results stored before
+	// titles were.
+	Title    string `json:"title"`
+	Category string `json:"category"`
+	// Severity is critical, high, medium, low or info.
+	Severity string          `json:"severity"`
 	Status   string          `json:"status"`
 	Evidence json.RawMessage `json:"evidence"`
 }
@@ -99,7 +104,7 @@ func Load(ctx context.Context, pool *pgxpool.Pool, ref, digest string) (Image, e
 		return img, fmt.Errorf("load findings of %s: %w", digest, err)
 	}
 	if img.Compliance, err = collect[RuleResult](ctx, pool, `
-		SELECT rule_id, category, status, evidence
+		SELECT rule_id, title, category, severity, status, evidence
 		FROM rule_results WHERE image_digest = $1 ORDER BY rule_id`, digest); err != nil {
 		return img, fmt.Errorf("load rule results of %s: %w", digest, err)
 	}
@@ -151,9 +156,10 @@ func WriteTable(w io.Writer, s Scan) error {
 			}
 			fmt.Fprintln(tw)
 		}
-		fmt.Fprintln(tw, "RULE\tCATEGORY\tSTATUS\tEVIDENCE")
+		fmt.Fprintln(tw, "RULE\tSEVERITY\tCATEGORY\tSTATUS\tEVIDENCE")
 		for _, r := range img.Compliance {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Rule, r.Category, r.Status, r.Evidence)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Rule, r.Severity, r.Category,
+				r.Status, r.Evidence)
 		}
 	}
 	return tw.Flush()

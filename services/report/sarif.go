@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"slices"
@@ -43,6 +44,7 @@ type sarifRule struct {
 
 type sarifProps struct {
 	Category string `json:"category"`
+	Severity string `json:"severity,omitempty"`
 }
 
 type sarifMessage struct {
@@ -95,10 +97,8 @@ func WriteSARIF(w io.Writer, s Scan) error {
 			if !seen[r.Rule] {
 				seen[r.Rule] = true
 				run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{ID: r.Rule,
-					// TODO(crawlspace): carry the rule's title into report.RuleResult
-					// and use it here instead of the id.
-					ShortDescription: sarifMessage{Text: r.Rule},
-					Properties:       sarifProps{Category: r.Category}})
+					ShortDescription: sarifMessage{Text: cmp.Or(r.Title, r.Rule)},
+					Properties:       sarifProps{Category: r.Category, Severity: r.Severity}})
 			}
 			if r.Status == "fail" || r.Status == "error" {
 				run.Results = append(run.Results, sarifResults(img, r)...)
@@ -132,12 +132,25 @@ func sarifResults(img Image, r RuleResult) []sarifResult {
 	}
 	out := make([]sarifResult, 0, len(ev.Violations))
 	for _, v := range ev.Violations {
-		out = append(out, sarifResult{RuleID: r.Rule, Level: "error", Kind: "fail",
+		out = append(out, sarifResult{RuleID: r.Rule, Level: level(r.Severity), Kind: "fail",
 			Message: sarifMessage{Text: img.Ref + ": found " + quote(v.Value) +
 				", expected " + v.Expected},
 			Locations: []sarifLocation{location(img, v)}})
 	}
 	return out
+}
+
+// level maps a rule's severity to a SARIF level: critical and high are
+// errors, medium a warning, low and info notes. An unknown severity, as in
+// results stored before severities were reported, counts as an error.
+func level(severity string) string {
+	switch severity {
+	case "medium":
+		return "warning"
+	case "low", "info":
+		return "note"
+	}
+	return "error"
 }
 
 func quote(s string) string {

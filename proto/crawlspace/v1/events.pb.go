@@ -492,7 +492,10 @@ type ImageMatched struct {
 	// Added lists the notice ids newly found to affect the image.
 	Added []string `protobuf:"bytes,5,rep,name=added,proto3" json:"added,omitempty"`
 	// Resolved lists the notice ids that no longer affect the image.
-	Resolved      []string `protobuf:"bytes,6,rep,name=resolved,proto3" json:"resolved,omitempty"`
+	Resolved []string `protobuf:"bytes,6,rep,name=resolved,proto3" json:"resolved,omitempty"`
+	// Tags are the full references ("registry/repository:tag") whose tag
+	// points at the digest now, sorted.
+	Tags          []string `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -565,6 +568,13 @@ func (x *ImageMatched) GetAdded() []string {
 func (x *ImageMatched) GetResolved() []string {
 	if x != nil {
 		return x.Resolved
+	}
+	return nil
+}
+
+func (x *ImageMatched) GetTags() []string {
+	if x != nil {
+		return x.Tags
 	}
 	return nil
 }
@@ -793,14 +803,15 @@ const file_crawlspace_v1_events_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12!\n" +
 	"\fcontent_hash\x18\x03 \x01(\tR\vcontentHash\x123\n" +
-	"\baffected\x18\x04 \x03(\v2\x17.crawlspace.v1.AffectedR\baffected\"\x9d\x01\n" +
+	"\baffected\x18\x04 \x03(\v2\x17.crawlspace.v1.AffectedR\baffected\"\xb1\x01\n" +
 	"\fImageMatched\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x15\n" +
 	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1a\n" +
 	"\bfindings\x18\x04 \x01(\x05R\bfindings\x12\x14\n" +
 	"\x05added\x18\x05 \x03(\tR\x05added\x12\x1a\n" +
-	"\bresolved\x18\x06 \x03(\tR\bresolved\"\xa6\x01\n" +
+	"\bresolved\x18\x06 \x03(\tR\bresolved\x12\x12\n" +
+	"\x04tags\x18\a \x03(\tR\x04tags\"\xa6\x01\n" +
 	"\fImageChecked\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x15\n" +

@@ -119,10 +119,15 @@ func pages[T any](ctx context.Context, c *Client, u *url.URL,
 }
 
 func (c *Client) get(ctx context.Context, u *url.URL) ([]byte, error) {
+	return c.getAccept(ctx, u, "application/json")
+}
+
+// getAccept GETs u asking for the media type accept and returns the body.
+func (c *Client) getAccept(ctx context.Context, u *url.URL, accept string) ([]byte, error) {
 	resp, err := c.fetch.Do(ctx, func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err == nil {
-			req.Header.Set("Accept", "application/json")
+			req.Header.Set("Accept", accept)
 		}
 		return req, err
 	})

@@ -39,13 +39,38 @@ type Account struct {
 	State State
 	// Line is the 1-based line of /etc/passwd.
 	Line int
+	// Aging is the password ageing of the account's /etc/shadow entry.
+	Aging Aging
 }
+
+// Aging is an account's password ageing, from its /etc/shadow entry, which
+// the crawler's redaction keeps. Each count is -1 when its field is empty
+// or not a number, as for an account without an entry.
+type Aging struct {
+	// Line is the 1-based line of /etc/shadow; 0 when there is no entry.
+	Line int
+	// LastChange is the day of the last password change, in days since
+	// 1970-01-01; 0 forces a change at the next login.
+	LastChange int
+	// MinDays and MaxDays bound the password's age in days; WarnDays is
+	// how many days before expiry the user is warned.
+	MinDays, MaxDays, WarnDays int
+	// InactiveDays is how long after expiry a password still logs in.
+	InactiveDays int
+	// Expire is the day the account expires, in days since 1970-01-01.
+	Expire int
+}
+
+// noAging is the ageing of an account without a shadow entry.
+var noAging = Aging{LastChange: -1, MinDays: -1, MaxDays: -1, WarnDays: -1,
+	InactiveDays: -1, Expire: -1}
 
 // Parse returns the accounts of passwd, in file order, taking passwords
 // from shadow where passwd defers to it with "x". shadow may be empty when
 // the image has none. Lines with too few fields are skipped.
 func Parse(passwd, shadow string) []Account {
 	sh := parseShadow(shadow)
+	aging := parseAging(shadow)
 	var out []Account
 	n := 0
 	for line := range strings.Lines(passwd) {
@@ -58,8 +83,12 @@ func Parse(passwd, shadow string) []Account {
 		if err != nil {
 			uid = -1
 		}
+		a, ok := aging[f[0]]
+		if !ok {
+			a = noAging
+		}
 		out = append(out, Account{Name: f[0], UID: uid, Shell: f[6],
-			State: state(f[1], sh, f[0]), Line: n})
+			State: state(f[1], sh, f[0]), Line: n, Aging: a})
 	}
 	return out
 }
@@ -101,6 +130,37 @@ func parseShadow(shadow string) map[string]string {
 		if _, seen := m[name]; !seen {
 			m[name] = pw
 		}
+	}
+	return m
+}
+
+// parseAging maps each shadow account to its ageing fields: name,
+// password, then last change, minimum, maximum, warning, inactivity and
+// expiry. The first entry of a name counts, as for the password.
+func parseAging(shadow string) map[string]Aging {
+	m := map[string]Aging{}
+	n := 0
+	for line := range strings.Lines(shadow) {
+		n++
+		f := strings.Split(strings.TrimRight(line, "\r\n"), ":")
+		if f[0] == "" || len(f) < 2 {
+			continue
+		}
+		if _, seen := m[f[0]]; seen {
+			continue
+		}
+		day := func(i int) int {
+			if i >= len(f) {
+				return -1
+			}
+			d, err := strconv.Atoi(f[i])
+			if err != nil {
+				return -1
+			}
+			return d
+		}
+		m[f[0]] = Aging{Line: n, LastChange: day(2), MinDays: day(3), MaxDays: day(4),
+			WarnDays: day(5), InactiveDays: day(6), Expire: day(7)}
 	}
 	return m
 }

@@ -2,6 +2,7 @@ package accounts_test
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"crawlspace.dev/services/platform/fixtures"
@@ -21,7 +22,8 @@ func TestAlpine(t *testing.T) {
 		t.Fatalf("got %d accounts, want 28", len(got))
 	}
 	want := accounts.Account{Name: "root", UID: 0, Shell: "/bin/ash", State: accounts.Locked,
-		Line: 1}
+		Line: 1, Aging: accounts.Aging{Line: 1, LastChange: -1, MinDays: 0, MaxDays: -1,
+			WarnDays: -1, InactiveDays: -1, Expire: -1}}
 	if diff := cmp.Diff(want, got[0]); diff != "" {
 		t.Errorf("root (-want +got):\n%s", diff)
 	}
@@ -139,6 +141,60 @@ func FuzzParseGroups(f *testing.F) {
 		for _, g := range accounts.ParseGroups(group, gshadow) {
 			if g.Name == "" || g.Line < 1 {
 				t.Errorf("group %+v", g)
+			}
+		}
+	})
+}
+
+// TestAging reads the ageing fields the crawler's redacted shadow keeps.
+func TestAging(t *testing.T) {
+	passwd := "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n"
+	unset := accounts.Aging{LastChange: -1, MinDays: -1, MaxDays: -1, WarnDays: -1,
+		InactiveDays: -1, Expire: -1}
+	tests := []struct {
+		name, shadow string
+		want         accounts.Aging
+	}{
+		{"debian defaults", "root:*:20790:0:99999:7:::\nalice:<hashed>:20000:1:90:14:30:21000:\n",
+			accounts.Aging{Line: 2, LastChange: 20000, MinDays: 1, MaxDays: 90, WarnDays: 14,
+				InactiveDays: 30, Expire: 21000}},
+		{"empty fields", "alice:<hashed>::::::\n",
+			accounts.Aging{Line: 1, LastChange: -1, MinDays: -1, MaxDays: -1, WarnDays: -1,
+				InactiveDays: -1, Expire: -1}},
+		{"short line", "alice:<hashed>:19000\n",
+			accounts.Aging{Line: 1, LastChange: 19000, MinDays: -1, MaxDays: -1, WarnDays: -1,
+				InactiveDays: -1, Expire: -1}},
+		{"first entry counts", "alice::1:2:3:4:::\nalice::5:6:7:8:::\n",
+			accounts.Aging{Line: 1, LastChange: 1, MinDays: 2, MaxDays: 3, WarnDays: 4,
+				InactiveDays: -1, Expire: -1}},
+		{"not a number", "alice:!:x:y:forever:7:::\n",
+			accounts.Aging{Line: 1, LastChange: -1, MinDays: -1, MaxDays: -1, WarnDays: 7,
+				InactiveDays: -1, Expire: -1}},
+		{"no entry", "root:*:20790:0:99999:7:::\n", unset},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := accounts.Parse(passwd, tt.shadow)
+			if len(got) != 2 {
+				t.Fatalf("got %d accounts, want 2", len(got))
+			}
+			if diff := cmp.Diff(tt.want, got[1].Aging); diff != "" {
+				t.Errorf("alice's ageing (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// FuzzAging checks that any shadow file parses, and that each ageing line
+// points into it.
+func FuzzAging(f *testing.F) {
+	f.Add("root:*:20790:0:99999:7:::\n")
+	f.Add("root:<hashed>:::::::\n:\n\n")
+	f.Fuzz(func(t *testing.T, shadow string) {
+		lines := strings.Count(shadow, "\n") + 1
+		for _, a := range accounts.Parse("root:x:0:0::/root:/bin/sh\n", shadow) {
+			if a.Aging.Line < 0 || a.Aging.Line > lines {
+				t.Errorf("ageing line %d of a %d-line shadow", a.Aging.Line, lines)
 			}
 		}
 	})

@@ -1,8 +1,6 @@
 package osv
 
 import (
-	"strings"
-
 	"crawlspace.dev/services/notices/advisory"
 	"crawlspace.dev/services/platform/distro"
 )
@@ -30,29 +28,7 @@ func Language(ecosystem, name string) (Target, bool) {
 	if !ok || name == "" {
 		return Target{}, false
 	}
-	if eco == distro.PyPI {
-		name = NormalizePyPI(name)
-	}
-	return Target{Ecosystem: eco, Package: name}, true
-}
-
-// NormalizePyPI lowercases name and turns each run of "-", "_" and "." into
-// one "-", as PEP 503 does.
-func NormalizePyPI(name string) string {
-	var b strings.Builder
-	sep := false
-	for _, c := range strings.ToLower(name) {
-		if c == '-' || c == '_' || c == '.' {
-			sep = true
-			continue
-		}
-		if sep && b.Len() > 0 {
-			b.WriteByte('-')
-		}
-		sep = false
-		b.WriteRune(c)
-	}
-	return b.String()
+	return Target{Ecosystem: eco, Package: distro.PackageName(eco, name)}, true
 }
 
 // Parse reads one OSV record, JSON or YAML, as a notice of source with

@@ -158,20 +158,6 @@ func TestParseGHSA(t *testing.T) {
 	}
 }
 
-func TestNormalizePyPI(t *testing.T) {
-	tests := map[string]string{
-		"Django": "django", "zope.interface": "zope-interface", "Foo__Bar-.baz": "foo-bar-baz",
-		"PyYAML": "pyyaml",
-	}
-	for in, want := range tests {
-		t.Run(in, func(t *testing.T) {
-			if got := osv.NormalizePyPI(in); got != want {
-				t.Errorf("NormalizePyPI(%q) = %q, want %q", in, got, want)
-			}
-		})
-	}
-}
-
 func TestParseStatuses(t *testing.T) {
 	tests := []struct {
 		name, events string

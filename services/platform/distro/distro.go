@@ -90,3 +90,27 @@ func Ecosystem(id string) string {
 	}
 	return ""
 }
+
+// PackageName returns name as matching keys it in ecosystem: PyPI names
+// are normalized as PEP 503 says (lowercase, each run of "-", "_" and "."
+// one "-"), which is how OSV's records spell them; every other ecosystem's
+// names are kept as written.
+func PackageName(ecosystem, name string) string {
+	if ecosystem != PyPI {
+		return name
+	}
+	var b strings.Builder
+	sep := false
+	for _, c := range strings.ToLower(name) {
+		if c == '-' || c == '_' || c == '.' {
+			sep = true
+			continue
+		}
+		if sep && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		sep = false
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -36,3 +36,22 @@ func TestEcosystem(t *testing.T) {
 		}
 	}
 }
+
+func TestPackageName(t *testing.T) {
+	tests := []struct{ ecosystem, in, want string }{
+		{PyPI, "Django", "django"},
+		{PyPI, "zope.interface", "zope-interface"},
+		{PyPI, "Foo__Bar-.baz", "foo-bar-baz"},
+		{PyPI, "_x", "x"},
+		{PyPI, "typing_extensions", "typing-extensions"},
+		{NPM, "@Scope/Name_x", "@Scope/Name_x"},
+		{Maven, "org.apache:Commons_IO", "org.apache:Commons_IO"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ecosystem+"/"+tt.in, func(t *testing.T) {
+			if got := PackageName(tt.ecosystem, tt.in); got != tt.want {
+				t.Errorf("PackageName(%q, %q) = %q, want %q", tt.ecosystem, tt.in, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,4 +1,4 @@
-// Package hubtest serves the hand-written Docker Hub API replies in
+// Package hubtest serves the hand-written Docker Hub API replies and pages in
 // collector/hub/testdata from an httptest server, so that tests of the Hub
 // modes run against Hub's shapes without reaching Hub.
 package hubtest
@@ -50,7 +50,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		page = "1"
 	}
 	var file string
+	ctype := "application/json"
 	switch p := r.URL.Path; {
+	case p == "/search" && q.Get("badges") == "official":
+		file, ctype = "page-official.html", "text/html; charset=utf-8"
+	case strings.HasPrefix(p, "/_/") || strings.HasPrefix(p, "/r/"):
+		parts := strings.Split(strings.Trim(p, "/"), "/")
+		file, ctype = "page-"+parts[len(parts)-1]+".html", "text/html; charset=utf-8"
 	case p == "/v2/repositories/library/":
 		file = "library-" + page + ".json"
 	case p == "/v2/search/repositories/" && q.Get("query") == "":
@@ -62,8 +68,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.Trim(p, "/"), "/")
 		file = "tags-" + parts[len(parts)-2] + ".json"
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", ctype)
 	data, err := os.ReadFile(filepath.Join(s.dir, filepath.Base(file)))
+	if err != nil && ctype != "application/json" {
+		http.NotFound(w, r)
+		return
+	}
 	if file == "" || err != nil {
 		_, _ = w.Write([]byte(empty))
 		return

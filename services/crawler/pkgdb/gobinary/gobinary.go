@@ -8,6 +8,7 @@ import (
 	"debug/buildinfo"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 )
 
@@ -35,6 +36,12 @@ func Read(r io.ReaderAt) ([]Module, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read go build info: %w", err)
 	}
+	return modules(bi), nil
+}
+
+// modules lists the modules of build info bi: the standard library first,
+// then the main module and the dependencies, replaced as the build said.
+func modules(bi *debug.BuildInfo) []Module {
 	var mods []Module
 	if v := goVersion(bi.GoVersion); v != "" {
 		mods = append(mods, Module{Path: "stdlib", Version: v})
@@ -50,7 +57,7 @@ func Read(r io.ReaderAt) ([]Module, error) {
 			mods = append(mods, Module{Path: d.Path, Version: d.Version})
 		}
 	}
-	return mods, nil
+	return mods
 }
 
 // goVersion turns "go1.22.1 X:boringcrypto" into "v1.22.1".

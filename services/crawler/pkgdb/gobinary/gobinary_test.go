@@ -2,11 +2,16 @@ package gobinary_test
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"crawlspace.dev/services/crawler/pkgdb/gobinary"
 )
@@ -65,5 +70,108 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte("\x7fELF\x02\x01\x01\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = gobinary.Read(bytes.NewReader(data))
+	})
+}
+
+// countingReader counts the bytes read from it.
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// TestScanMatchesRead streams real binaries: Go binaries (the go command
+// also holds the build info magic as a constant, outside its data) give
+// what Read gives, reading only part of the file; others have none.
+func TestScanMatchesRead(t *testing.T) {
+	home, _ := os.UserHomeDir()
+	tests := []struct {
+		name string
+		path string
+		isGo bool
+	}{
+		{"goimports", filepath.Join(home, "go", "bin", "goimports"), true},
+		{"go command", filepath.Join(runtime.GOROOT(), "bin", "go"), true},
+		{"gofmt", filepath.Join(runtime.GOROOT(), "bin", "gofmt"), true},
+		{"C binary", "/bin/ls", false},
+		{"shared library", "/lib/x86_64-linux-gnu/libc.so.6", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := os.ReadFile(tt.path)
+			if err != nil {
+				t.Skipf("no binary: %v", err)
+			}
+			cr := &countingReader{r: bytes.NewReader(data)}
+			got, err := gobinary.Scan(cr)
+			if !tt.isGo {
+				if !errors.Is(err, gobinary.ErrNoBuildInfo) {
+					t.Fatalf("Scan = %v, %v; want ErrNoBuildInfo", got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := gobinary.Read(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Scan and Read differ (-read +scan):\n%s", diff)
+			}
+			if cr.n >= len(data) {
+				t.Errorf("Scan read all %d bytes", len(data))
+			}
+		})
+	}
+}
+
+func TestScanBroken(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "bin", "gofmt"))
+	if err != nil {
+		t.Skip(err)
+	}
+	i := bytes.Index(data, []byte("\xff Go buildinf:"))
+	for i >= 0 && i%16 != 0 {
+		j := bytes.Index(data[i+1:], []byte("\xff Go buildinf:"))
+		if j < 0 {
+			t.Fatal("no aligned build info in gofmt")
+		}
+		i += 1 + j
+	}
+	old := slices.Clone(data)
+	old[i+15] &^= 2
+	tests := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"truncated in the build info", data[:i+40], gobinary.ErrNoBuildInfo},
+		{"truncated in the headers", data[:60], gobinary.ErrNoBuildInfo},
+		{"pre-1.18 format", old, gobinary.ErrOldFormat},
+		{"not ELF", []byte("#!/bin/sh\n"), gobinary.ErrNoBuildInfo},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := gobinary.Scan(bytes.NewReader(tt.data)); !errors.Is(err, tt.want) {
+				t.Errorf("Scan = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzScan(f *testing.F) {
+	f.Add([]byte("\x7fELF\x02\x01\x01\x00"))
+	if data, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "bin", "gofmt")); err == nil {
+		f.Add(data[:min(len(data), 1<<20)])
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = gobinary.Scan(bytes.NewReader(data))
 	})
 }

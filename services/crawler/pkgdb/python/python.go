@@ -35,25 +35,6 @@ func Parse(content string) (name, version string, ok bool) {
 	return name, version, name != "" && version != ""
 }
 
-// Normalize returns name as PEP 503 and OSV's PyPI records spell it:
-// lowercase, with each run of "-", "_" and "." replaced by one "-".
-func Normalize(name string) string {
-	var b strings.Builder
-	sep := false
-	for _, c := range strings.ToLower(name) {
-		if c == '-' || c == '_' || c == '.' {
-			sep = true
-			continue
-		}
-		if sep && b.Len() > 0 {
-			b.WriteByte('-')
-		}
-		sep = false
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
 // IsMetadataPath reports whether p is a file whose content [Parse] reads:
 // "…/x.dist-info/METADATA", "…/x.egg-info/PKG-INFO" or "…/x.egg-info".
 func IsMetadataPath(p string) bool {

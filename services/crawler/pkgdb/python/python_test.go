@@ -28,19 +28,6 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestNormalize(t *testing.T) {
-	for in, want := range map[string]string{
-		"Jinja2": "jinja2", "zope.interface": "zope-interface", "Foo__Bar-.baz": "foo-bar-baz",
-		"_x": "x", "typing_extensions": "typing-extensions",
-	} {
-		t.Run(in, func(t *testing.T) {
-			if got := python.Normalize(in); got != want {
-				t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
-			}
-		})
-	}
-}
-
 func TestIsMetadataPath(t *testing.T) {
 	for p, want := range map[string]bool{
 		"/usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA": true,

@@ -3,50 +3,16 @@ package apk_test
 import (
 	"testing"
 
+	"crawlspace.dev/services/matcher/version/versiontest"
+
 	"crawlspace.dev/services/matcher/version/apk"
 )
-
-// case_ is one named comparison and its documented answer.
-type case_ struct {
-	name string
-	a, b string
-	want int
-}
-
-func check(t *testing.T, tests []case_) {
-	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := apk.Compare(tt.a, tt.b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-			}
-			if rev, _ := apk.Compare(tt.b, tt.a); rev != -tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.b, tt.a, rev, -tt.want)
-			}
-		})
-	}
-}
-
-func checkInvalid(t *testing.T, bad ...string) {
-	t.Helper()
-	for _, v := range bad {
-		t.Run(v, func(t *testing.T) {
-			if _, err := apk.Compare(v, "1.0.0"); err == nil {
-				t.Errorf("Compare(%q, ...) accepted an invalid version", v)
-			}
-		})
-	}
-}
 
 // TestCompare cites apk-tools' order (src/version.c): suffixes
 // _alpha < _beta < _pre < _rc < (none) < _cvs < _svn < _git < _hg < _p,
 // then the revision -rN.
 func TestCompare(t *testing.T) {
-	check(t, []case_{
+	versiontest.Check(t, apk.Compare, []versiontest.Case{
 		{"alpha before beta", "1.6_alpha1-r0", "1.6_beta1-r0", -1},
 		{"beta before pre", "1.6_beta-r0", "1.6_pre-r0", -1},
 		{"pre before rc", "1.6_pre1", "1.6_rc1", -1},
@@ -71,7 +37,7 @@ func TestCompare(t *testing.T) {
 
 func TestCompareInvalid(t *testing.T) {
 	// The empty string is a case go-apk-version gets wrong.
-	checkInvalid(t, "", "abc", "1.0-rX", "1.0_bogus")
+	versiontest.CheckInvalid(t, apk.Compare, "", "abc", "1.0-rX", "1.0_bogus")
 }
 
 // FuzzCompare checks that Compare never panics and is an order:

@@ -3,49 +3,15 @@ package gem_test
 import (
 	"testing"
 
+	"crawlspace.dev/services/matcher/version/versiontest"
+
 	"crawlspace.dev/services/matcher/version/gem"
 )
-
-// case_ is one named comparison and its documented answer.
-type case_ struct {
-	name string
-	a, b string
-	want int
-}
-
-func check(t *testing.T, tests []case_) {
-	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := gem.Compare(tt.a, tt.b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-			}
-			if rev, _ := gem.Compare(tt.b, tt.a); rev != -tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.b, tt.a, rev, -tt.want)
-			}
-		})
-	}
-}
-
-func checkInvalid(t *testing.T, bad ...string) {
-	t.Helper()
-	for _, v := range bad {
-		t.Run(v, func(t *testing.T) {
-			if _, err := gem.Compare(v, "1.0.0"); err == nil {
-				t.Errorf("Compare(%q, ...) accepted an invalid version", v)
-			}
-		})
-	}
-}
 
 // TestCompare cites Gem::Version's documented order: a letter makes a
 // prerelease, segments compare numerically, trailing zeros do not count.
 func TestCompare(t *testing.T) {
-	check(t, []case_{
+	versiontest.Check(t, gem.Compare, []versiontest.Case{
 		{"prerelease before release", "1.0.a", "1.0", -1},
 		{"rc before release", "1.0.0.rc1", "1.0.0", -1},
 		{"letters split segments", "1.0rc1", "1.0", -1},
@@ -57,7 +23,7 @@ func TestCompare(t *testing.T) {
 }
 
 func TestCompareInvalid(t *testing.T) {
-	checkInvalid(t, "abc", "1.0+local", "1..0")
+	versiontest.CheckInvalid(t, gem.Compare, "abc", "1.0+local", "1..0")
 }
 
 // FuzzCompare checks that Compare never panics and is an order:

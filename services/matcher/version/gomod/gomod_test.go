@@ -3,50 +3,16 @@ package gomod_test
 import (
 	"testing"
 
+	"crawlspace.dev/services/matcher/version/versiontest"
+
 	"crawlspace.dev/services/matcher/version/gomod"
 )
-
-// case_ is one named comparison and its documented answer.
-type case_ struct {
-	name string
-	a, b string
-	want int
-}
-
-func check(t *testing.T, tests []case_) {
-	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := gomod.Compare(tt.a, tt.b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-			}
-			if rev, _ := gomod.Compare(tt.b, tt.a); rev != -tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.b, tt.a, rev, -tt.want)
-			}
-		})
-	}
-}
-
-func checkInvalid(t *testing.T, bad ...string) {
-	t.Helper()
-	for _, v := range bad {
-		t.Run(v, func(t *testing.T) {
-			if _, err := gomod.Compare(v, "1.0.0"); err == nil {
-				t.Errorf("Compare(%q, ...) accepted an invalid version", v)
-			}
-		})
-	}
-}
 
 // TestCompare cites the go command's version order (go help
 // module-versions): semver with a v prefix, pseudo-versions as
 // prereleases, build metadata ignored.
 func TestCompare(t *testing.T) {
-	check(t, []case_{
+	versiontest.Check(t, gomod.Compare, []versiontest.Case{
 		{"OSV form without v", "1.2.3", "v1.2.4", -1},
 		{"both without v", "0.9.0", "0.10.0", -1},
 		{"prerelease before release", "v1.0.0-rc.1", "v1.0.0", -1},
@@ -60,7 +26,7 @@ func TestCompare(t *testing.T) {
 }
 
 func TestCompareInvalid(t *testing.T) {
-	checkInvalid(t, "", "abc", "1.0.0.0", "vv1.0.0")
+	versiontest.CheckInvalid(t, gomod.Compare, "", "abc", "1.0.0.0", "vv1.0.0")
 }
 
 // FuzzCompare checks that Compare never panics and is an order:

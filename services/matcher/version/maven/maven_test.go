@@ -3,50 +3,16 @@ package maven_test
 import (
 	"testing"
 
+	"crawlspace.dev/services/matcher/version/versiontest"
+
 	"crawlspace.dev/services/matcher/version/maven"
 )
-
-// case_ is one named comparison and its documented answer.
-type case_ struct {
-	name string
-	a, b string
-	want int
-}
-
-func check(t *testing.T, tests []case_) {
-	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := maven.Compare(tt.a, tt.b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-			}
-			if rev, _ := maven.Compare(tt.b, tt.a); rev != -tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.b, tt.a, rev, -tt.want)
-			}
-		})
-	}
-}
-
-func checkInvalid(t *testing.T, bad ...string) {
-	t.Helper()
-	for _, v := range bad {
-		t.Run(v, func(t *testing.T) {
-			if _, err := maven.Compare(v, "1.0.0"); err == nil {
-				t.Errorf("Compare(%q, ...) accepted an invalid version", v)
-			}
-		})
-	}
-}
 
 // TestCompare holds every example of the POM reference's "Version Order
 // Specification" (maven.apache.org/pom.html, as corrected in maven-site
 // PR #707 to state what ComparableVersion does).
 func TestCompare(t *testing.T) {
-	check(t, []case_{
+	versiontest.Check(t, maven.Compare, []versiontest.Case{
 		{"number padding", "1", "1.1", -1},
 		{"snapshot before release", "1-snapshot", "1", -1},
 		{"release before sp", "1", "1-sp", -1},
@@ -77,7 +43,7 @@ func TestCompare(t *testing.T) {
 }
 
 func TestCompareInvalid(t *testing.T) {
-	checkInvalid(t, "", "1.0 beta")
+	versiontest.CheckInvalid(t, maven.Compare, "", "1.0 beta")
 }
 
 // FuzzCompare checks that Compare never panics and is an order:

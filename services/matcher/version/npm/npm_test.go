@@ -3,48 +3,14 @@ package npm_test
 import (
 	"testing"
 
+	"crawlspace.dev/services/matcher/version/versiontest"
+
 	"crawlspace.dev/services/matcher/version/npm"
 )
 
-// case_ is one named comparison and its documented answer.
-type case_ struct {
-	name string
-	a, b string
-	want int
-}
-
-func check(t *testing.T, tests []case_) {
-	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := npm.Compare(tt.a, tt.b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-			}
-			if rev, _ := npm.Compare(tt.b, tt.a); rev != -tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.b, tt.a, rev, -tt.want)
-			}
-		})
-	}
-}
-
-func checkInvalid(t *testing.T, bad ...string) {
-	t.Helper()
-	for _, v := range bad {
-		t.Run(v, func(t *testing.T) {
-			if _, err := npm.Compare(v, "1.0.0"); err == nil {
-				t.Errorf("Compare(%q, ...) accepted an invalid version", v)
-			}
-		})
-	}
-}
-
 // TestCompare cites semver 2.0.0 section 11 and npm's loose prefixes.
 func TestCompare(t *testing.T) {
-	check(t, []case_{
+	versiontest.Check(t, npm.Compare, []versiontest.Case{
 		{"numeric not lexical", "1.10.0", "1.9.0", 1},
 		{"prerelease before release", "1.0.0-alpha", "1.0.0", -1},
 		{"semver 11 chain alpha", "1.0.0-alpha", "1.0.0-alpha.1", -1},
@@ -60,7 +26,7 @@ func TestCompare(t *testing.T) {
 }
 
 func TestCompareInvalid(t *testing.T) {
-	checkInvalid(t, "", "abc", "1.0.0.0.0", "1.0.0-")
+	versiontest.CheckInvalid(t, npm.Compare, "", "abc", "1.0.0.0.0", "1.0.0-")
 }
 
 // FuzzCompare checks that Compare never panics and is an order:

@@ -3,49 +3,15 @@ package pep440_test
 import (
 	"testing"
 
+	"crawlspace.dev/services/matcher/version/versiontest"
+
 	"crawlspace.dev/services/matcher/version/pep440"
 )
-
-// case_ is one named comparison and its documented answer.
-type case_ struct {
-	name string
-	a, b string
-	want int
-}
-
-func check(t *testing.T, tests []case_) {
-	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := pep440.Compare(tt.a, tt.b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-			}
-			if rev, _ := pep440.Compare(tt.b, tt.a); rev != -tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.b, tt.a, rev, -tt.want)
-			}
-		})
-	}
-}
-
-func checkInvalid(t *testing.T, bad ...string) {
-	t.Helper()
-	for _, v := range bad {
-		t.Run(v, func(t *testing.T) {
-			if _, err := pep440.Compare(v, "1.0.0"); err == nil {
-				t.Errorf("Compare(%q, ...) accepted an invalid version", v)
-			}
-		})
-	}
-}
 
 // TestCompare cites PEP 440's ordering section: dev < pre < release <
 // post, epochs first, local labels after the public version.
 func TestCompare(t *testing.T) {
-	check(t, []case_{
+	versiontest.Check(t, pep440.Compare, []versiontest.Case{
 		{"rc before release", "1.0rc1", "1.0", -1},
 		{"dev before alpha", "1.0.dev0", "1.0a1", -1},
 		{"alpha before beta", "1.0a2", "1.0b1", -1},
@@ -62,7 +28,7 @@ func TestCompare(t *testing.T) {
 }
 
 func TestCompareInvalid(t *testing.T) {
-	checkInvalid(t, "", "abc", "1.0.0-", "1..0")
+	versiontest.CheckInvalid(t, pep440.Compare, "", "abc", "1.0.0-", "1..0")
 }
 
 // FuzzCompare checks that Compare never panics and is an order:

@@ -3,49 +3,15 @@ package rpm_test
 import (
 	"testing"
 
+	"crawlspace.dev/services/matcher/version/versiontest"
+
 	"crawlspace.dev/services/matcher/version/rpm"
 )
-
-// case_ is one named comparison and its documented answer.
-type case_ struct {
-	name string
-	a, b string
-	want int
-}
-
-func check(t *testing.T, tests []case_) {
-	t.Helper()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := rpm.Compare(tt.a, tt.b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
-			}
-			if rev, _ := rpm.Compare(tt.b, tt.a); rev != -tt.want {
-				t.Errorf("Compare(%q, %q) = %d, want %d", tt.b, tt.a, rev, -tt.want)
-			}
-		})
-	}
-}
-
-func checkInvalid(t *testing.T, bad ...string) {
-	t.Helper()
-	for _, v := range bad {
-		t.Run(v, func(t *testing.T) {
-			if _, err := rpm.Compare(v, "1.0.0"); err == nil {
-				t.Errorf("Compare(%q, ...) accepted an invalid version", v)
-			}
-		})
-	}
-}
 
 // TestCompare names rpm's hard cases; each answer is rpm's own (the
 // conformance package holds them against rpm.vercmp).
 func TestCompare(t *testing.T) {
-	check(t, []case_{
+	versiontest.Check(t, rpm.Compare, []versiontest.Case{
 		{"missing epoch is zero", "0:1.0-1", "1.0-1", 0},
 		{"epoch beats version", "1:1.0-1", "2.0-1", 1},
 		{"epoch leading zeros", "01:1.0", "1:1.0", 0},
@@ -65,7 +31,7 @@ func TestCompare(t *testing.T) {
 }
 
 func TestCompareInvalid(t *testing.T) {
-	checkInvalid(t, "", "1.0 -1", "1:")
+	versiontest.CheckInvalid(t, rpm.Compare, "", "1.0 -1", "1:")
 }
 
 // FuzzCompare checks that Compare never panics and is an order:

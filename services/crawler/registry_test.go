@@ -1,0 +1,201 @@
+package crawler_test
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"crawlspace.dev/services/crawler"
+	"crawlspace.dev/services/internal/ocitest"
+)
+
+// authRegistry starts a docker-registry that takes user:password by
+// htpasswd, on a free loopback port, and returns its host:port.
+func authRegistry(t *testing.T, user, password string) string {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("docker-registry is not installed (Debian's docker-registry package)")
+		}
+		t.Skip("docker-registry is not installed")
+	}
+	dir := t.TempDir()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, filepath.Join(dir, "htpasswd"), []byte(user+":"+string(hash)+"\n"))
+	addr := freeAddr(t)
+	writeTestFile(t, filepath.Join(dir, "config.yml"), fmt.Appendf(nil, `version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: %s/data}}
+http: {addr: %s}
+auth: {htpasswd: {realm: crawlspace-test, path: %s/htpasswd}}
+`, dir, addr, dir))
+	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	for range 100 {
+		res, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusUnauthorized {
+				return addr
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("docker-registry on %s did not come up", addr)
+	return ""
+}
+
+// freeAddr returns a loopback host:port nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// proxy serves a reverse proxy to registry; before, when set, may answer
+// a request itself by returning true. It returns the proxy's host:port.
+func proxy(t *testing.T, registry string, before func(http.ResponseWriter,
+	*http.Request) bool) string {
+	t.Helper()
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: registry})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if before != nil && before(w, r) {
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// authFile writes an auth file in the auth.json and config.json format
+// holding user:password for registry.
+func authFile(t *testing.T, name, registry, user, password string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	writeTestFile(t, p, fmt.Appendf(nil, `{"auths": {%q: {"auth": %q}}}`, registry, auth))
+	return p
+}
+
+func TestCrawlRegistryAuth(t *testing.T) {
+	const user, password = "crawler", "s3cret-pass"
+	reg := authRegistry(t, user, password)
+	// ocitest pushes without credentials, so through a proxy adding them.
+	pusher := proxy(t, reg, func(_ http.ResponseWriter, r *http.Request) bool {
+		r.SetBasicAuth(user, password)
+		return false
+	})
+	img := transportImage(t, "amd64")
+	want := ocitest.Push(t, pusher, "private/app", "v1", img)
+	ref := "docker://" + reg + "/private/app:v1"
+
+	missing := filepath.Join(t.TempDir(), "absent.json")
+	tests := []struct {
+		name  string
+		files []string
+		ok    bool
+	}{
+		{"containers auth.json", []string{authFile(t, "auth.json", reg, user, password)}, true},
+		{"docker config.json after a missing file",
+			[]string{missing, authFile(t, "config.json", reg, user, password)}, true},
+		{"first file with credentials wins", []string{
+			authFile(t, "auth.json", reg, user, "wrong"),
+			authFile(t, "config.json", reg, user, password)}, false},
+		{"wrong password", []string{authFile(t, "auth.json", reg, user, "wrong")}, false},
+		{"no credentials", []string{missing}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := crawler.Crawl(t.Context(), ref, crawler.CrawlOptions{
+				InsecureRegistries: []string{reg}, AuthFiles: tt.files,
+			})
+			if !tt.ok {
+				if err == nil || !errors.Is(err, crawler.ErrNotFound) {
+					t.Fatalf("crawl = %v, want a denial wrapping ErrNotFound", err)
+				}
+				if strings.Contains(err.Error(), password) {
+					t.Errorf("the error shows the password: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Digest != want || len(got.Packages) != 1 {
+				t.Errorf("digest %s with %d packages, want %s with 1", got.Digest,
+					len(got.Packages), want)
+			}
+		})
+	}
+}
+
+func TestCrawlRetryAfter(t *testing.T) {
+	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
+	repo := "crawlspace-test/ratelimit-" + randomName(t)
+	want := ocitest.Push(t, reg, repo, "v1", transportImage(t, "amd64"))
+
+	var manifestGets, refused atomic.Int32
+	var refusedAt, retriedAt atomic.Int64
+	limited := proxy(t, reg, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/manifests/") {
+			return false
+		}
+		n := manifestGets.Add(1)
+		if n == 2 {
+			retriedAt.Store(time.Now().UnixNano())
+		}
+		if n == 1 {
+			refused.Add(1)
+			refusedAt.Store(time.Now().UnixNano())
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, `{"errors":[{"code":"TOOMANYREQUESTS"}]}`, http.StatusTooManyRequests)
+			return true
+		}
+		return false
+	})
+	got, err := crawler.Crawl(t.Context(), "docker://"+limited+"/"+repo+":v1",
+		crawler.CrawlOptions{InsecureRegistries: []string{limited}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Digest != want {
+		t.Errorf("digest %s, want %s", got.Digest, want)
+	}
+	if refused.Load() != 1 || manifestGets.Load() < 2 {
+		t.Fatalf("%d manifest GETs, %d refused; want a retry after the 429",
+			manifestGets.Load(), refused.Load())
+	}
+	if wait := time.Duration(retriedAt.Load() - refusedAt.Load()); wait < 900*time.Millisecond {
+		t.Errorf("retried %s after the 429, before its Retry-After of 1s", wait)
+	}
+}
