@@ -490,3 +490,41 @@ func (p *pipeline) snapshot() map[string][]string {
 	}
 	return out
 }
+
+// TestNoticesAfterCrawl crawls first and loads the notices afterwards: the
+// matcher's re-match on notice.parsed must reach the stored image and give
+// the findings the crawl-after-notices order gives in TestPipeline, which is
+// what dpkg --compare-versions says.
+func TestNoticesAfterCrawl(t *testing.T) {
+	registry := need(t, "CRAWLSPACE_TEST_REGISTRY")
+	images := need(t, "CRAWLSPACE_TEST_IMAGES")
+	derived := need(t, "CRAWLSPACE_TEST_NOTICES")
+	p := start(t, registry)
+
+	bookworm := registry + "/test/debian:bookworm"
+	digest := p.scan("run1", bookworm)[bookworm]
+	findings := `SELECT package, notice_id FROM findings
+		WHERE image_digest = $1 AND resolved_at IS NULL ORDER BY 1, 2`
+	if got := p.rows(findings, digest); len(got) != 0 {
+		t.Fatalf("findings before any notice: %v", got)
+	}
+
+	p.loadNotices(derived)
+	pkgs := dpkgQuery(t, filepath.Join(images, "rootfs", "bookworm"))
+	want := expectedFindings(t, pkgs, readFixes(t, derived, "bookworm"))
+	if len(want) == 0 {
+		t.Fatal("the derived notices make no package vulnerable; the test would prove nothing")
+	}
+	waitUntil(t, "findings from the notices", func() bool {
+		return len(p.rows(findings, digest)) >= len(want)
+	})
+	if diff := cmp.Diff(want, p.rows(findings, digest)); diff != "" {
+		t.Errorf("findings after a late notice load (-dpkg +crawlspace):\n%s", diff)
+	}
+	// Every finding was first seen after the crawl, when its notice came.
+	late := p.rows(`SELECT f.package FROM findings f JOIN images i ON i.digest = f.image_digest
+		WHERE f.image_digest = $1 AND f.first_seen < i.crawled_at`, digest)
+	if len(late) > 0 {
+		t.Errorf("findings first seen before the image was crawled: %v", late)
+	}
+}
