@@ -6,17 +6,23 @@
 # stamp file matches how it would be built now:
 #   rootfs/bookworm        debootstrap --variant=minbase bookworm
 #   rootfs/bookworm-ssh    the same plus openssh-server
+#   rootfs/bullseye        debootstrap --variant=minbase bullseye
+#   rootfs/trixie          debootstrap --variant=minbase trixie
 #   oci/                   one OCI layout (umoci) with the tags
 #     bookworm             one layer; user 1000:1000, port 8080/tcp
 #     planted              bookworm-ssh plus a layer that sets
 #                          "PermitRootLogin yes", empties root's password and
 #                          removes /etc/motd with a whiteout; user unset (root)
 #     clean                bookworm-ssh only; user 1000:1000
+#     bullseye, trixie     one layer each; user 1000:1000
 #   bookworm.docker-archive.tar   the bookworm image as a docker-archive
-# Every run pushes test/debian:bookworm, test/debian-ssh:planted and
-# test/debian-ssh:clean to REGISTRY (skipped when REGISTRY is empty) and
+# Every run pushes test/debian:bookworm, test/debian:bullseye,
+# test/debian:trixie, test/debian-ssh:planted and test/debian-ssh:clean to
+# REGISTRY (skipped when REGISTRY is empty) and
 # regenerates notices/bookworm-security.dsa with derive-notices.sh.
-# Debian packages come from the machine's configured mirror.
+# Debian packages come from the machine's configured mirror. A suite in
+# EXTRA_SUITES that is neither cached nor served by that mirror is skipped
+# with a warning (no rootfs, tag or push); bookworm is required.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,6 +30,10 @@ set -euo pipefail
 CACHE=${1:-${CRAWLSPACE_CACHE_DIR:-/var/cache/crawlspace-test}}
 REGISTRY=${2-}
 SUITE=bookworm
+# Suites built as plain minbase images besides bookworm.
+EXTRA_SUITES=(bullseye trixie)
+# The extra suites actually built this run (see build_extra_suites).
+BUILT_SUITES=()
 # Bump to rebuild every cached artifact.
 RECIPE=1
 
@@ -60,17 +70,18 @@ remove_tree() {
 	rm -rf --one-file-system "$dir"
 }
 
-# build_rootfs NAME KEY [DEBOOTSTRAP ARGS...] debootstraps rootfs/NAME.
+# build_rootfs NAME SUITE KEY [DEBOOTSTRAP ARGS...] debootstraps SUITE into
+# rootfs/NAME.
 build_rootfs() {
-	local name=$1 key=$2 root tmp
-	shift 2
+	local name=$1 suite=$2 key=$3 root tmp
+	shift 3
 	root="$CACHE/rootfs/$name"
 	fresh "$root.stamp" "$key" && return 0
 	tmp="$root.tmp"
 	remove_tree "$tmp"
 	rm -f "$root.stamp"
 	mkdir -p "$CACHE/debs"
-	debootstrap --variant=minbase --cache-dir="$CACHE/debs" "$@" "$SUITE" "$tmp" "$MIRROR" \
+	debootstrap --variant=minbase --cache-dir="$CACHE/debs" "$@" "$suite" "$tmp" "$MIRROR" \
 		>"$CACHE/rootfs/$name.log" 2>&1 || {
 		tail -n 30 "$CACHE/rootfs/$name.log" >&2
 		die "debootstrap $name failed (log: $CACHE/rootfs/$name.log)"
@@ -79,6 +90,39 @@ build_rootfs() {
 	remove_tree "$root"
 	mv "$tmp" "$root"
 	printf '%s\n' "$key" >"$root.stamp"
+}
+
+# served SUITE succeeds when MIRROR has a Release or InRelease file for SUITE.
+served() {
+	local f
+	for f in InRelease Release; do
+		curl -fsI -o /dev/null --max-time 20 "$MIRROR/dists/$1/$f" && return 0
+	done
+	return 1
+}
+
+# rootfs_key SUITE prints the stamp key of a minbase rootfs of SUITE.
+rootfs_key() {
+	printf 'recipe=%s suite=%s mirror=%s variant=minbase' "$RECIPE" "$1" "$MIRROR"
+}
+
+# build_extra_suites builds rootfs/SUITE and layers/SUITE.tar for each of
+# EXTRA_SUITES that is cached or served by the mirror, recording it in
+# BUILT_SUITES, and skips the others with a warning.
+build_extra_suites() {
+	local s key
+	for s in "${EXTRA_SUITES[@]}"; do
+		key=$(rootfs_key "$s")
+		if ! fresh "$CACHE/rootfs/$s.stamp" "$key" && ! served "$s"; then
+			log "warning: $MIRROR does not serve $s (no dists/$s/InRelease or Release):" \
+				"skipping rootfs/$s, oci:$s and test/debian:$s"
+			continue
+		fi
+		timed "rootfs/$s" build_rootfs "$s" "$s" "$key"
+		timed "layers/$s.tar" build_layer "$s" "$CACHE/rootfs/$s" \
+			"$(stamp_id "$CACHE/rootfs/$s.stamp")"
+		BUILT_SUITES+=("$s")
+	done
 }
 
 # build_layer NAME DIR KEY writes layers/NAME.tar, a GNU tar of DIR.
@@ -165,10 +209,21 @@ build_oci() {
 		--history.created_by "debootstrap --include=openssh-server"
 	umoci config --image "$l:clean" --no-history --config.user 1000:1000
 
+	local s
+	for s in "${BUILT_SUITES[@]}"; do
+		umoci new --image "$l:$s"
+		umoci raw add-layer --image "$l:$s" "$layers/$s.tar" \
+			--history.created_by "debootstrap $s"
+		umoci config --image "$l:$s" --no-history --config.user 1000:1000
+	done
+
 	umoci gc --layout "$l"
 	chmod -R a+rX "$l"
-	rm -rf "$CACHE/oci"
+	# Swap by renames, so that readers of oci/ miss it only between the two.
+	rm -rf "$CACHE/oci.old"
+	[[ ! -e $CACHE/oci ]] || mv "$CACHE/oci" "$CACHE/oci.old"
 	mv "$l" "$CACHE/oci"
+	rm -rf "$CACHE/oci.old"
 	printf '%s\n' "$key" >"$CACHE/oci.stamp"
 }
 
@@ -193,7 +248,7 @@ push() {
 }
 
 main() {
-	local start base_key ssh_key oci_key r l
+	local start base_key ssh_key oci_key r l s
 	start=$(date +%s.%N)
 	ensure_packages debootstrap umoci skopeo lz4 ca-certificates curl
 	mkdir -p "$CACHE/rootfs" "$CACHE/tmp"
@@ -211,10 +266,11 @@ main() {
 		flock 9
 	fi
 
-	base_key="recipe=$RECIPE suite=$SUITE mirror=$MIRROR variant=minbase"
+	base_key=$(rootfs_key "$SUITE")
 	ssh_key="$base_key include=openssh-server"
-	timed "rootfs/bookworm" build_rootfs bookworm "$base_key"
-	timed "rootfs/bookworm-ssh" build_rootfs bookworm-ssh "$ssh_key" --include=openssh-server
+	timed "rootfs/bookworm" build_rootfs bookworm "$SUITE" "$base_key"
+	timed "rootfs/bookworm-ssh" build_rootfs bookworm-ssh "$SUITE" "$ssh_key" \
+		--include=openssh-server
 
 	timed "layers/bookworm.tar" build_layer bookworm "$r/bookworm" \
 		"$(stamp_id "$r/bookworm.stamp")"
@@ -223,13 +279,21 @@ main() {
 	timed "layers/planted.tar" build_planted_layer \
 		"recipe=$RECIPE $(stamp_id "$r/bookworm-ssh.stamp")"
 
+	build_extra_suites
+
 	oci_key="recipe=$RECIPE $(stamp_id "$l/bookworm.tar.stamp") $(stamp_id "$l/bookworm-ssh.tar.stamp")"
 	oci_key+=" $(stamp_id "$l/planted.tar.stamp")"
+	for s in "${BUILT_SUITES[@]}"; do
+		oci_key+=" $(stamp_id "$l/$s.tar.stamp")"
+	done
 	timed "oci layout" build_oci "$oci_key"
 	timed "bookworm.docker-archive.tar" build_archive "$(stamp_id "$CACHE/oci.stamp")"
 
 	if [[ -n $REGISTRY ]]; then
 		timed "push $REGISTRY/test/debian:bookworm" push bookworm test/debian:bookworm
+		for s in "${BUILT_SUITES[@]}"; do
+			timed "push $REGISTRY/test/debian:$s" push "$s" "test/debian:$s"
+		done
 		timed "push $REGISTRY/test/debian-ssh:planted" push planted test/debian-ssh:planted
 		timed "push $REGISTRY/test/debian-ssh:clean" push clean test/debian-ssh:clean
 	else

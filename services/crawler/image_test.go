@@ -111,6 +111,66 @@ func TestCrawlBookworm(t *testing.T) {
 	}
 }
 
+// TestCrawlDebianSuites crawls each debootstrap-built Debian image from the
+// test registry and compares it with its rootfs.
+func TestCrawlDebianSuites(t *testing.T) {
+	dir := testImages(t)
+	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
+	tests := []struct {
+		suite   string
+		version string
+		min     int // installed packages a minbase has at least
+	}{
+		{suite: "bullseye", version: "11", min: 80},
+		{suite: "bookworm", version: "12", min: 80},
+		{suite: "trixie", version: "13", min: 70},
+	}
+	opts := crawler.CrawlOptions{InsecureRegistries: []string{reg}}
+	for _, tt := range tests {
+		t.Run(tt.suite, func(t *testing.T) {
+			rootfs := suiteRootfs(t, dir, tt.suite)
+			want := installed(t, rootfs)
+			if len(want) < tt.min {
+				t.Fatalf("dpkg-query found %d installed packages in %s, want at least %d",
+					len(want), rootfs, tt.min)
+			}
+			ref := "docker://" + reg + "/test/debian:" + tt.suite
+			img, err := crawler.Crawl(t.Context(), ref, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, packageLines(img.Packages)); diff != "" {
+				t.Errorf("packages differ from dpkg-query (-want +got):\n%s", diff)
+			}
+			wantOS := osrelease.OS{ID: "debian", VersionID: tt.version, Codename: tt.suite,
+				Name: "Debian GNU/Linux " + tt.version + " (" + tt.suite + ")"}
+			if diff := cmp.Diff(wantOS, img.OS); diff != "" {
+				t.Errorf("OS mismatch (-want +got):\n%s", diff)
+			}
+			user := strings.Contains(string(img.Config), `"User":"1000:1000"`)
+			if len(img.Layers) != 1 || !user {
+				t.Errorf("got %d layers and config %s; want 1 layer, user 1000:1000",
+					len(img.Layers), img.Config)
+			}
+		})
+	}
+}
+
+// suiteRootfs returns rootfs/SUITE in the test images, failing under CI
+// and skipping otherwise when scripts/build-test-images.sh has not built it
+// (it skips a suite the mirror does not serve).
+func suiteRootfs(t *testing.T, dir, suite string) string {
+	t.Helper()
+	rootfs := filepath.Join(dir, "rootfs", suite)
+	if _, err := os.Stat(filepath.Join(rootfs, "var/lib/dpkg/status")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no %s test image (run scripts/build-test-images.sh): %v", suite, err)
+		}
+		t.Skipf("no %s test image (run scripts/build-test-images.sh): %v", suite, err)
+	}
+	return rootfs
+}
+
 // TestHandleNamedBookworm stores the real bookworm image, thousands of
 // files, through the stage.
 func TestHandleNamedBookworm(t *testing.T) {
