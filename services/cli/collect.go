@@ -151,21 +151,27 @@ type dryName struct {
 }
 
 type dryPopularity struct {
-	Official   bool      `json:"official"`
-	Publisher  string    `json:"publisher,omitempty"`
-	PullCount  int64     `json:"pull_count"`
-	StarCount  int64     `json:"star_count"`
-	Bucket     string    `json:"bucket,omitempty"`
-	ObservedAt time.Time `json:"observed_at"`
+	Official    bool       `json:"official"`
+	Publisher   string     `json:"publisher,omitempty"`
+	PullCount   int64      `json:"pull_count"`
+	StarCount   int64      `json:"star_count"`
+	Bucket      string     `json:"bucket,omitempty"`
+	ObservedAt  time.Time  `json:"observed_at"`
+	LastUpdated *time.Time `json:"last_updated,omitempty"`
 }
 
 func newDryPopularity(p *crawlspacev1.Popularity) *dryPopularity {
 	if p == nil {
 		return nil
 	}
-	return &dryPopularity{Official: p.GetOfficial(), Publisher: p.GetPublisher(),
+	d := &dryPopularity{Official: p.GetOfficial(), Publisher: p.GetPublisher(),
 		PullCount: p.GetPullCount(), StarCount: p.GetStarCount(), Bucket: p.GetBucket(),
 		ObservedAt: p.GetObservedAt().AsTime()}
+	if p.GetLastUpdated() != nil {
+		t := p.GetLastUpdated().AsTime()
+		d.LastUpdated = &t
+	}
+	return d
 }
 
 // dryRun prints the names spec yields, one JSON object a line, touching

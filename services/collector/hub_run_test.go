@@ -75,7 +75,7 @@ func TestHubRunStoresPopularityAndResumes(t *testing.T) {
 			p := e.GetPopularity()
 			if !p.GetOfficial() || p.GetPublisher() != "library" || p.GetBucket() != "1B+" ||
 				p.GetPullCount() != 12_000_000_000 || p.GetStarCount() != 20000 ||
-				p.GetObservedAt() == nil {
+				p.GetObservedAt() == nil || p.GetLastUpdated() == nil {
 				t.Errorf("nginx popularity = %v", p)
 			}
 		}

@@ -115,6 +115,9 @@ func (w *hubWalk) repository(ctx context.Context, r hub.Repository) (*Repository
 			Official: r.Official, Publisher: r.Namespace, PullCount: r.PullCount,
 			StarCount: r.StarCount, Bucket: hub.Bucket(r.PullCount),
 			ObservedAt: timestamppb.New(observed)}}
+	if !r.LastUpdated.IsZero() {
+		repo.Popularity.LastUpdated = timestamppb.New(r.LastUpdated)
+	}
 	if !w.policy.NeedsList() {
 		repo.Tags = []string{"latest"}
 		return repo, nil

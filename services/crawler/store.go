@@ -264,10 +264,15 @@ func insertPopularity(ctx context.Context, tx pgx.Tx, repo int64,
 	if pop.GetObservedAt() != nil {
 		at = pop.GetObservedAt().AsTime()
 	}
+	var updated *time.Time
+	if pop.GetLastUpdated() != nil {
+		t := pop.GetLastUpdated().AsTime()
+		updated = &t
+	}
 	_, err := tx.Exec(ctx, `
 		INSERT INTO repository_popularity (repository_id, observed_at, pull_count, star_count,
-			bucket) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-		repo, at, pop.GetPullCount(), pop.GetStarCount(), pop.GetBucket())
+			bucket, last_updated) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+		repo, at, pop.GetPullCount(), pop.GetStarCount(), pop.GetBucket(), updated)
 	if err != nil {
 		return fmt.Errorf("insert popularity: %w", err)
 	}

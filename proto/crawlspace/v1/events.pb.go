@@ -45,7 +45,10 @@ type Popularity struct {
 	// Bucket is the registry's popularity bucket, such as "10M+".
 	Bucket string `protobuf:"bytes,5,opt,name=bucket,proto3" json:"bucket,omitempty"`
 	// ObservedAt is when the collector read these figures.
-	ObservedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=observed_at,json=observedAt,proto3" json:"observed_at,omitempty"`
+	ObservedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=observed_at,json=observedAt,proto3" json:"observed_at,omitempty"`
+	// LastUpdated is when the registry says the repository last changed,
+	// when it says.
+	LastUpdated   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_updated,json=lastUpdated,proto3" json:"last_updated,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -118,6 +121,13 @@ func (x *Popularity) GetBucket() string {
 func (x *Popularity) GetObservedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ObservedAt
+	}
+	return nil
+}
+
+func (x *Popularity) GetLastUpdated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUpdated
 	}
 	return nil
 }
@@ -765,7 +775,7 @@ var File_crawlspace_v1_events_proto protoreflect.FileDescriptor
 
 const file_crawlspace_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1acrawlspace/v1/events.proto\x12\rcrawlspace.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x01\n" +
+	"\x1acrawlspace/v1/events.proto\x12\rcrawlspace.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x02\n" +
 	"\n" +
 	"Popularity\x12\x1a\n" +
 	"\bofficial\x18\x01 \x01(\bR\bofficial\x12\x1c\n" +
@@ -776,7 +786,8 @@ const file_crawlspace_v1_events_proto_rawDesc = "" +
 	"star_count\x18\x04 \x01(\x03R\tstarCount\x12\x16\n" +
 	"\x06bucket\x18\x05 \x01(\tR\x06bucket\x12;\n" +
 	"\vobserved_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"observedAt\"\xa7\x01\n" +
+	"observedAt\x12=\n" +
+	"\flast_updated\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vlastUpdated\"\xa7\x01\n" +
 	"\n" +
 	"ImageNamed\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x15\n" +
@@ -854,15 +865,16 @@ var file_crawlspace_v1_events_proto_goTypes = []any{
 }
 var file_crawlspace_v1_events_proto_depIdxs = []int32{
 	9, // 0: crawlspace.v1.Popularity.observed_at:type_name -> google.protobuf.Timestamp
-	0, // 1: crawlspace.v1.ImageNamed.popularity:type_name -> crawlspace.v1.Popularity
-	9, // 2: crawlspace.v1.ImageNamed.named_at:type_name -> google.protobuf.Timestamp
-	2, // 3: crawlspace.v1.ImageCrawled.os:type_name -> crawlspace.v1.OS
-	4, // 4: crawlspace.v1.NoticeParsed.affected:type_name -> crawlspace.v1.Affected
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	9, // 1: crawlspace.v1.Popularity.last_updated:type_name -> google.protobuf.Timestamp
+	0, // 2: crawlspace.v1.ImageNamed.popularity:type_name -> crawlspace.v1.Popularity
+	9, // 3: crawlspace.v1.ImageNamed.named_at:type_name -> google.protobuf.Timestamp
+	2, // 4: crawlspace.v1.ImageCrawled.os:type_name -> crawlspace.v1.OS
+	4, // 5: crawlspace.v1.NoticeParsed.affected:type_name -> crawlspace.v1.Affected
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_crawlspace_v1_events_proto_init() }
