@@ -30,15 +30,15 @@ type command struct {
 var commands = map[string]command{
 	"all":        {"run every stage in one process, with an embedded NATS server", runAll},
 	"collector":  {"run scheduled collections and serve POST /v1/collect", runCollector},
-	"collect":    {"collect names: `collect registry URL`, `collect hub --mode walk|sort`", runCollect},
+	"collect":    {"collect names once: collect registry URL, collect hub", runCollect},
 	"crawler":    {"crawl the images named on image.named", stageCommand("crawler")},
-	"notices":    {"sync security notices on a schedule; `notices load` loads one list", runNotices},
+	"notices":    {"sync notices on a schedule; notices sync|list|show|load", runNotices},
 	"matcher":    {"match crawled images against notices", stageCommand("matcher")},
 	"compliance": {"check crawled images against best-practice rules", stageCommand("compliance")},
-	"scan":       {"scan images and print their packages, vulnerabilities and rule results", runScan},
+	"scan":       {"scan images; print packages, vulnerabilities and rule results", runScan},
 	"crawl":      {"crawl one image without the pipeline or a database", runCrawl},
 	"migrate":    {"apply the database schema", runMigrate},
-	"version":    {"compare versions in an ecosystem's order: version compare --ecosystem E", runVersion},
+	"version":    {"version compare --ecosystem E: compare versions read on stdin", runVersion},
 }
 
 // errUsage is returned after usage was printed for a bad command line.

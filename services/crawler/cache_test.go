@@ -54,7 +54,8 @@ func appLayer(t *testing.T) ocitest.Layer {
 	return gzLayer(t,
 		entry{Name: "etc/.wh.motd"},
 		entry{Name: "etc/apt/"}, entry{Name: "etc/apt/.wh..wh..opq"},
-		entry{Name: "etc/apt/sources.list", Body: "deb http://deb.debian.org/debian bookworm main\n"},
+		entry{Name: "etc/apt/sources.list",
+			Body: "deb http://deb.debian.org/debian bookworm main\n"},
 		entry{Name: "etc/gshadow", Body: "root:$6$x$hash::\nusers:!::\n", Mode: 0o640},
 		entry{Name: "etc/pam.d/app", Body: "auth required pam_deny.so\n"},
 		entry{Name: "etc/sudoers.d/app", Body: "app ALL=(ALL) NOPASSWD: ALL\n", Mode: 0o440},
@@ -120,7 +121,8 @@ func TestLayerCacheSharedBase(t *testing.T) {
 	coldTime := time.Since(start)
 
 	baseRef := ocitest.Write(t, t.TempDir(), "base", "1000:1000", base)
-	if _, err := crawler.Crawl(t.Context(), baseRef, crawler.CrawlOptions{Cache: cache}); err != nil {
+	_, err = crawler.Crawl(t.Context(), baseRef, crawler.CrawlOptions{Cache: cache})
+	if err != nil {
 		t.Fatal(err)
 	}
 	warmRef := withoutBlob(t, coldRef, cold.Layers[0].Digest)

@@ -49,7 +49,8 @@ func TestCrawlPackageDatabases(t *testing.T) {
 	}, {
 		name: "mariner sqlite",
 		entries: []entry{
-			{Name: "etc/os-release", Body: fixture(t, "pkgdb/os-release/trivy-mariner-2.0.os-release")},
+			{Name: "etc/os-release",
+				Body: fixture(t, "pkgdb/os-release/trivy-mariner-2.0.os-release")},
 			{Name: "var/lib/rpm/rpmdb.sqlite",
 				Body: fixture(t, "pkgdb/rpm/cbl-mariner-2.0.rpmdb.sqlite")},
 		},
@@ -59,7 +60,8 @@ func TestCrawlPackageDatabases(t *testing.T) {
 	}, {
 		name: "centos bdb with release file only",
 		entries: []entry{
-			{Name: "etc/centos-release", Body: fixture(t, "pkgdb/os-release/trivy-centos.centos-release")},
+			{Name: "etc/centos-release",
+				Body: fixture(t, "pkgdb/os-release/trivy-centos.centos-release")},
 			{Name: "var/lib/rpm/Packages", Body: fixture(t, "pkgdb/rpm/hello-epoch.Packages")},
 		},
 		os: osrelease.OS{ID: "centos", VersionID: "7",

@@ -41,7 +41,8 @@ func TestRedact(t *testing.T) {
 		name, in, want string
 		secret         string
 	}{
-		{"sha512", "root:" + sha512 + ":19000:0:99999:7:::", "root:<hashed>:19000:0:99999:7:::", sha512},
+		{"sha512", "root:" + sha512 + ":19000:0:99999:7:::",
+			"root:<hashed>:19000:0:99999:7:::", sha512},
 		{"yescrypt", "user:" + yescrypt + ":19800:0:99999:7:::",
 			"user:<hashed>:19800:0:99999:7:::", yescrypt},
 		{"md5", "old:" + md5 + ":1:::::", "old:<hashed>:1:::::", md5},

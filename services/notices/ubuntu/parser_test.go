@@ -97,7 +97,8 @@ func TestParseCVE(t *testing.T) {
 	if a := byID["UBUNTU-CVE-2022-24823"].Affected; len(a) != 1 || a[0].Release != "questing" {
 		t.Errorf("UBUNTU-CVE-2022-24823 rows %+v, want only Ubuntu:25.10", a)
 	}
-	if skipped == 0 || statuses[advisory.StatusFixed] == 0 || statuses[advisory.StatusUnfixed] == 0 {
+	if skipped == 0 || statuses[advisory.StatusFixed] == 0 ||
+		statuses[advisory.StatusUnfixed] == 0 {
 		t.Errorf("skipped %d, statuses %v", skipped, statuses)
 	}
 }
