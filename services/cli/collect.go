@@ -17,7 +17,7 @@ import (
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/collector"
-	"crawlspace.dev/services/collector/fetch"
+	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/config"
 	"crawlspace.dev/services/platform/registryauth"
 )

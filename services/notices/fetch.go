@@ -11,12 +11,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"crawlspace.dev/services/platform/fetch"
 )
 
 // ErrTooLarge is wrapped when a feed document exceeds [Options.MaxBody].
@@ -81,7 +82,7 @@ func (f *fetcher) get(ctx context.Context, location string, prev validators) (fe
 	var last error
 	for attempt := 0; attempt < f.attempts; attempt++ {
 		if attempt > 0 {
-			if err := sleep(ctx, f.wait(attempt, last)); err != nil {
+			if err := fetch.Sleep(ctx, f.wait(attempt, last)); err != nil {
 				return fetched{}, fmt.Errorf("fetch %s: %w", name, err)
 			}
 		}
@@ -137,7 +138,7 @@ func (f *fetcher) once(ctx context.Context, location string, prev validators) (f
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fetched{}, &statusError{code: resp.StatusCode, status: resp.Status,
-			retryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+			retryAfter: fetch.RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	return f.read(resp, prev)
 }
@@ -170,31 +171,6 @@ func (f *fetcher) limiter(host string) *rate.Limiter {
 		f.limiters[host] = l
 	}
 	return l
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(h string, now time.Time) time.Duration {
-	if h == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func digest(b []byte) string {

@@ -24,6 +24,7 @@ import (
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/notices/advisory"
 	"crawlspace.dev/services/platform/bus"
+	"crawlspace.dev/services/platform/fetch"
 )
 
 // DefaultDSAList is the security tracker's DSA list, which [Stage.Run]
@@ -357,7 +358,7 @@ func (s *Stage) schedule(ctx context.Context, src Source) {
 			s.log.WarnContext(ctx, "notice sync failed", "source", src.Source,
 				"location", redact(src.Location), "err", err)
 		}
-		if err := sleep(ctx, interval+rand.N(interval/10+1)); err != nil {
+		if err := fetch.Sleep(ctx, interval+rand.N(interval/10+1)); err != nil {
 			return
 		}
 	}

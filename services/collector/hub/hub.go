@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"crawlspace.dev/services/collector/fetch"
+	"crawlspace.dev/services/platform/fetch"
 )
 
 // maxPage bounds what is read of one API page.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"crawlspace.dev/services/collector/fetch"
+	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/collector/hub"
 	"crawlspace.dev/services/collector/hub/hubtest"
 )

@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"crawlspace.dev/services/collector/fetch"
+	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/registryauth"
 )
 

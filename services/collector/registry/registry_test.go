@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"crawlspace.dev/services/collector/fetch"
+	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/collector/registry"
 	"crawlspace.dev/services/collector/registry/registrytest"
 	"crawlspace.dev/services/platform/fixtures"

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"crawlspace.dev/services/collector/fetch"
+	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/registryauth"
 )
 

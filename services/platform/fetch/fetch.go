@@ -1,4 +1,4 @@
-// Package fetch is the collector's polite HTTP client: it keeps to a request
+// Package fetch is crawlspace's polite HTTP client: it keeps to a request
 // rate per host, waits as long as a 429 response's Retry-After asks, and
 // retries transient failures with exponential backoff.
 package fetch
@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -122,7 +123,7 @@ func (c *Client) Do(ctx context.Context, newReq RequestFunc) (*http.Response, er
 		if wait <= 0 {
 			wait, delay = delay, min(2*delay, c.opts.MaxDelay)
 		}
-		if err := sleep(ctx, min(wait, c.opts.MaxDelay)); err != nil {
+		if err := Sleep(ctx, min(wait, c.opts.MaxDelay)); err != nil {
 			return nil, last
 		}
 	}
@@ -152,7 +153,7 @@ func (c *Client) try(ctx context.Context,
 // RetryAfter reads a Retry-After value, in seconds or as an HTTP date, as
 // a wait from now. It returns 0 when v says nothing usable.
 func RetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
+	if v = strings.TrimSpace(v); v == "" {
 		return 0
 	}
 	if s, err := strconv.Atoi(v); err == nil {
@@ -204,7 +205,8 @@ func unwrapURL(err error) error {
 	return err
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits for d, or returns ctx's error when ctx ends first.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
