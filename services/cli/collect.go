@@ -17,8 +17,8 @@ import (
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/collector"
-	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/config"
+	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/registryauth"
 )
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats-server/v2/server"
@@ -115,7 +116,15 @@ func (r *runtime) connect(listen string) error {
 
 func (r *runtime) close() {
 	if r.nc != nil {
-		_ = r.nc.Drain()
+		// Drain returns at once; let it finish before the embedded server
+		// goes away under it, but never wait long.
+		if r.nc.Drain() == nil {
+			for deadline := time.Now().Add(5 * time.Second); !r.nc.IsClosed() &&
+				time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		r.nc.Close()
 	}
 	if r.srv != nil {
 		r.srv.Shutdown()
