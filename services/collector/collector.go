@@ -18,8 +18,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
-	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/bus"
+	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/registryauth"
 )
 

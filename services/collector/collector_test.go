@@ -13,10 +13,10 @@ import (
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/collector"
-	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/collector/registry/registrytest"
 	"crawlspace.dev/services/platform/bus"
 	"crawlspace.dev/services/platform/bus/bustest"
+	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/store/storetest"
 )
 

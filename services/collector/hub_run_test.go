@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"crawlspace.dev/services/collector"
-	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/collector/hub/hubtest"
 	"crawlspace.dev/services/platform/bus/bustest"
+	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/store/storetest"
 )
 

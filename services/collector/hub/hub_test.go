@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/collector/hub"
 	"crawlspace.dev/services/collector/hub/hubtest"
+	"crawlspace.dev/services/platform/fetch"
 )
 
 func client(t *testing.T, s *hubtest.Server) *hub.Client {

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/collector/registry"
 	"crawlspace.dev/services/collector/registry/registrytest"
+	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/fixtures"
 	"crawlspace.dev/services/platform/registryauth"
 )
