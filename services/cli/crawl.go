@@ -40,10 +40,12 @@ type crawlOS struct {
 // a manifest list (as a JSON array).
 func runCrawl(ctx context.Context, env Env) error {
 	fs := config.NewFlagSet("crawlspace crawl", env.Stderr)
-	format := fs.String("format", envOr(env, "format", "table"), "output format: table or json")
-	insecure := fs.String("insecure-registry", envOr(env, "insecure-registry", ""),
-		"comma-separated registries (host:port) reached over plain HTTP")
-	platform := fs.String("platform", envOr(env, "platform", ""),
+	var format, platform string
+	var insecure []string
+	config.Str(fs, env.Getenv, &format, "format", "table", "output format: table or json")
+	config.List(fs, env.Getenv, &insecure, "insecure-registry", "CRAWLSPACE_INSECURE_REGISTRIES",
+		"registry host:port allowed over plain HTTP (repeatable, or comma-separated)")
+	config.Str(fs, env.Getenv, &platform, "platform", "",
 		"os/arch[/variant] to choose from a manifest list, or all (default linux/amd64)")
 	var cf crawlFlags
 	cf.register(fs, env.Getenv)
@@ -53,24 +55,33 @@ func runCrawl(ctx context.Context, env Env) error {
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: crawl needs one image reference", errUsage)
 	}
-	if *format != "table" && *format != "json" {
-		return fmt.Errorf("%w: format %q: want table or json", errUsage, *format)
+	if format != "table" && format != "json" {
+		return fmt.Errorf("%w: format %q: want table or json", errUsage, format)
 	}
-	if err := validPlatform(*platform); err != nil {
+	if err := validPlatform(platform); err != nil {
 		return fmt.Errorf("%w: platform: %w", errUsage, err)
 	}
 	if err := cf.validate(); err != nil {
 		return err
 	}
-	imgs, err := crawler.CrawlAll(ctx, fs.Arg(0), crawler.CrawlOptions{
-		InsecureRegistries: splitList(*insecure), Platform: *platform,
+	opts := crawler.CrawlOptions{
+		InsecureRegistries: insecure, Platform: platform,
 		Limits: cf.limits(), ConfigPaths: cf.configPaths, AuthFiles: cf.authFiles(),
-	})
+	}
+	var pb *progressBar
+	if isTerminal(env.Stderr) {
+		pb = &progressBar{w: env.Stderr}
+		opts.Progress = pb.report
+	}
+	imgs, err := crawler.CrawlAll(ctx, fs.Arg(0), opts)
+	if pb != nil {
+		pb.done()
+	}
 	if err != nil {
 		return err
 	}
-	if *format == "json" {
-		return writeCrawlJSON(env.Stdout, imgs, *platform == crawler.PlatformAll)
+	if format == "json" {
+		return writeCrawlJSON(env.Stdout, imgs, platform == crawler.PlatformAll)
 	}
 	for _, img := range imgs {
 		if err := writeCrawlTable(env.Stdout, img); err != nil {
@@ -78,26 +89,6 @@ func runCrawl(ctx context.Context, env Env) error {
 		}
 	}
 	return nil
-}
-
-// envOr returns CRAWLSPACE_<FLAG> or def.
-func envOr(env Env, flagName, def string) string {
-	name := "CRAWLSPACE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-	if v := env.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-// splitList splits a comma-separated flag value.
-func splitList(s string) []string {
-	var out []string
-	for p := range strings.SplitSeq(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // writeCrawlJSON writes one image's crawlOutput, or an array of them when

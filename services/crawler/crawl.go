@@ -264,7 +264,7 @@ func (p *scanPlan) extract(ctx context.Context, is types.ImageSource, img *Image
 	for i, l := range img.Layers {
 		f := cached[l.Digest]
 		if f == nil {
-			if f, err = p.readLayer(ctx, is, &img.Layers[i], bytes, files, cache); err != nil {
+			if f, err = p.readLayer(ctx, is, img.Layers, i, bytes, files, cache); err != nil {
 				return err
 			}
 			cached[l.Digest] = f
@@ -311,8 +311,9 @@ func (p *scanPlan) cached(ctx context.Context, cache LayerCache,
 // digest, sets its size when the manifest had none, and adds it to the
 // cache. A layer that does not read although its bytes match its digest is
 // broken for good; a digest mismatch may be a bad transfer.
-func (p *scanPlan) readLayer(ctx context.Context, is types.ImageSource, l *Layer,
+func (p *scanPlan) readLayer(ctx context.Context, is types.ImageSource, layers []Layer, i int,
 	bytes int64, files int, cache LayerCache) (*features, error) {
+	l := &layers[i]
 	d, err := digest.Parse(l.Digest)
 	if err != nil {
 		return nil, fmt.Errorf("%w: layer digest %q: %w", ErrUnreadable, l.Digest, err)
@@ -323,10 +324,15 @@ func (p *scanPlan) readLayer(ctx context.Context, is types.ImageSource, l *Layer
 		return nil, fmt.Errorf("fetch layer %s: %w", d, classify(err))
 	}
 	defer rc.Close()
+	var blob io.Reader = rc
+	if p.progress != nil {
+		at := Progress{Layer: i + 1, Layers: len(layers), Digest: l.Digest, Size: l.Size}
+		blob = &progressReader{r: rc, at: at, report: p.progress}
+	}
 
 	v := d.Verifier()
 	counter := &countWriter{}
-	body := newHashingReader(rc, io.MultiWriter(v, counter))
+	body := newHashingReader(blob, io.MultiWriter(v, counter))
 	defer body.Close()
 	f, walkErr := p.scanLayer(ctx, body, p.limits.ImageBytes-bytes, p.limits.ImageFiles-files)
 	if ctx.Err() != nil {
@@ -397,4 +403,20 @@ func notFound(err error) bool {
 	var missing layout.ImageNotFoundError
 	return errors.As(err, &unauthorized) || errors.As(err, &missing) ||
 		errors.Is(err, os.ErrNotExist)
+}
+
+// progressReader reports each read of a layer blob to a [Progress] callback.
+type progressReader struct {
+	r      io.Reader
+	at     Progress
+	report func(Progress)
+}
+
+func (r *progressReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if n > 0 {
+		r.at.Read += int64(n)
+		r.report(r.at)
+	}
+	return n, err
 }

@@ -120,6 +120,20 @@ type CrawlOptions struct {
 	// TempDir holds the short-lived copies of rpm databases that the rpm
 	// readers need as files; empty means the system's temporary directory.
 	TempDir string
+	// Progress, when set, is called as each layer blob is read, from the
+	// goroutine that reads it. Layers found in the cache are not reported.
+	Progress func(Progress)
+}
+
+// Progress says how far a crawl has read the layer it is reading.
+type Progress struct {
+	// Layer is the layer's position in the image, from 1, of Layers.
+	Layer, Layers int
+	// Digest is the layer's digest.
+	Digest string
+	// Read counts the blob's bytes read so far; Size is the blob's size,
+	// 0 when the manifest does not say.
+	Read, Size int64
 }
 
 // Image is what a crawl found out about one image.

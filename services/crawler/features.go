@@ -64,12 +64,13 @@ type scanPlan struct {
 	tempDir  string
 	capture  map[string]int64
 	patterns []imagefs.Pattern
+	progress func(Progress)
 }
 
 // newPlan derives the scan plan of opts.
 func newPlan(opts CrawlOptions) *scanPlan {
 	p := &scanPlan{limits: opts.Limits.withDefaults(), configs: opts.ConfigPaths,
-		tempDir: opts.TempDir, capture: map[string]int64{}}
+		tempDir: opts.TempDir, capture: map[string]int64{}, progress: opts.Progress}
 	if len(p.configs) == 0 {
 		p.configs = ConfigFilePaths
 	}

@@ -312,3 +312,28 @@ func TestCrawlRegistryNotFound(t *testing.T) {
 		})
 	}
 }
+
+func TestCrawlReportsProgress(t *testing.T) {
+	first := gzLayer(t, entry{Name: "etc/hostname", Body: "box\n"})
+	second := gzLayer(t, entry{Name: "srv/data", Body: strings.Repeat("x", 1<<16)})
+	ref := ocitest.Write(t, t.TempDir(), "test", "1000:1000", first, second)
+	last := map[int]crawler.Progress{}
+	img, err := crawler.Crawl(t.Context(), ref, crawler.CrawlOptions{
+		Progress: func(p crawler.Progress) {
+			if prev, ok := last[p.Layer]; ok && p.Read < prev.Read {
+				t.Errorf("layer %d went back from %d to %d bytes", p.Layer, prev.Read, p.Read)
+			}
+			last[p.Layer] = p
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range img.Layers {
+		p := last[i+1]
+		if p.Layers != 2 || p.Digest != l.Digest || p.Size != l.Size || p.Read != l.Size {
+			t.Errorf("layer %d: last progress %+v, want all %d bytes of %s", i+1, p, l.Size,
+				l.Digest)
+		}
+	}
+}
