@@ -16,8 +16,8 @@ func TestProgressBarDrawsAndClears(t *testing.T) {
 	pb.report(crawler.Progress{Layer: 1, Layers: 2, Digest: d, Read: 4 << 20, Size: 4 << 20})
 	pb.done()
 	got := out.String()
-	for _, want := range []string{"layer 1/2 sha256:abababababab", "[#####               ] 1.0/4.0 MB",
-		"[####################] 4.0/4.0 MB"} {
+	for _, want := range []string{"layer 1/2 sha256:abababababab",
+		"[#####               ] 1.0/4.0 MB", "[####################] 4.0/4.0 MB"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("progress output %q lacks %q", got, want)
 		}
