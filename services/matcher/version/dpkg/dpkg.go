@@ -10,6 +10,7 @@
 package dpkg
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -214,7 +215,7 @@ func compareRuns(a, b string) int {
 		for (i < len(a) && !isDigit(a[i])) || (j < len(b) && !isDigit(b[j])) {
 			wa, wb := weight(a, i), weight(b, j)
 			if wa != wb {
-				return sign(wa - wb)
+				return cmp.Compare(wa, wb)
 			}
 			i++
 			j++
@@ -240,7 +241,7 @@ func compareRuns(a, b string) int {
 			return -1
 		}
 		if first != 0 {
-			return sign(first)
+			return cmp.Compare(first, 0)
 		}
 	}
 	return 0
@@ -304,16 +305,6 @@ func init() {
 			class[c] = upstreamOK | separator
 		}
 	}
-}
-
-func sign(n int) int {
-	switch {
-	case n < 0:
-		return -1
-	case n > 0:
-		return 1
-	}
-	return 0
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

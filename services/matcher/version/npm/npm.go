@@ -4,6 +4,7 @@
 package npm
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -30,7 +31,7 @@ func Compare(a, b string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %q: %w", ErrInvalid, b, err)
 	}
-	return sign(va.Compare(vb)), nil
+	return cmp.Compare(va.Compare(vb), 0), nil
 }
 
 // clean drops the "v" or "=" prefix and the blanks that npm's semver
@@ -39,14 +40,4 @@ func clean(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "=")
 	return strings.TrimPrefix(s, "v")
-}
-
-func sign(n int) int {
-	switch {
-	case n < 0:
-		return -1
-	case n > 0:
-		return 1
-	}
-	return 0
 }

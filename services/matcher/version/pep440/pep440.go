@@ -4,6 +4,7 @@
 package pep440
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
@@ -30,15 +31,5 @@ func Compare(a, b string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %q: %w", ErrInvalid, b, err)
 	}
-	return sign(va.Compare(vb)), nil
-}
-
-func sign(n int) int {
-	switch {
-	case n < 0:
-		return -1
-	case n > 0:
-		return 1
-	}
-	return 0
+	return cmp.Compare(va.Compare(vb), 0), nil
 }
