@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"crawlspace.dev/services/platform/redact"
+
 	"crawlspace.dev/services/notices/announce"
 )
 
@@ -35,7 +37,7 @@ func (fileGetter) Get(_ context.Context, path string) ([]byte, error) {
 // index page; or a directory, each of whose index pages (f.match) is read.
 func (s *Stage) syncArchive(ctx context.Context, source string, f format, location string,
 	w *writer) error {
-	if isURL(location) {
+	if redact.IsURL(location) {
 		return s.syncArchiveURL(ctx, source, f, location, w)
 	}
 	info, err := os.Stat(location)
@@ -65,7 +67,7 @@ func (s *Stage) syncArchive(ctx context.Context, source string, f format, locati
 
 func (s *Stage) syncArchiveURL(ctx context.Context, source string, f format, location string,
 	w *writer) error {
-	key := redact(location)
+	key := redact.URL(location)
 	prev, err := readCursor(ctx, s.pool, source, key)
 	if err != nil {
 		return err

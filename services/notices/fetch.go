@@ -11,13 +11,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"crawlspace.dev/services/platform/fetch"
+	"crawlspace.dev/services/platform/redact"
 )
 
 // ErrTooLarge is wrapped when a feed document exceeds [Options.MaxBody].
@@ -78,7 +78,7 @@ func (e *statusError) retryable() bool {
 // failures (network errors, 429, 5xx, a body cut short) with exponential
 // backoff and jitter, or after Retry-After when the server sends one.
 func (f *fetcher) get(ctx context.Context, location string, prev validators) (fetched, error) {
-	name := redact(location)
+	name := redact.URL(location)
 	var last error
 	for attempt := 0; attempt < f.attempts; attempt++ {
 		if attempt > 0 {
@@ -178,27 +178,9 @@ func digest(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func isURL(location string) bool {
-	return strings.HasPrefix(location, "http://") || strings.HasPrefix(location, "https://")
-}
-
 func unwrapURLError(err error) error {
 	if ue, ok := err.(*url.Error); ok {
 		return ue.Err
 	}
 	return err
-}
-
-// redact returns location without userinfo or query, which may hold
-// credentials. File paths are returned as they are.
-func redact(location string) string {
-	if !isURL(location) {
-		return location
-	}
-	u, err := url.Parse(location)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
 }

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"crawlspace.dev/services/platform/redact"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/time/rate"
 
@@ -197,7 +199,7 @@ func (s *Stage) Sync(ctx context.Context, source, location string) (Result, erro
 	start := time.Now()
 	name, f, err := lookup(source)
 	if err != nil {
-		return Result{}, fmt.Errorf("sync %s: %w", redact(location), err)
+		return Result{}, fmt.Errorf("sync %s: %w", redact.URL(location), err)
 	}
 	locations := []string{location}
 	if location == "" {
@@ -207,12 +209,12 @@ func (s *Stage) Sync(ctx context.Context, source, location string) (Result, erro
 	for _, loc := range locations {
 		if err := s.syncLocation(ctx, name, f, loc, w); err != nil {
 			w.res.Duration = time.Since(start)
-			return *w.res, fmt.Errorf("sync %s %s: %w", name, redact(loc), err)
+			return *w.res, fmt.Errorf("sync %s %s: %w", name, redact.URL(loc), err)
 		}
 	}
 	res := *w.res
 	res.Duration = time.Since(start)
-	s.log.InfoContext(ctx, "notices synced", "source", name, "location", redact(location),
+	s.log.InfoContext(ctx, "notices synced", "source", name, "location", redact.URL(location),
 		"parsed", res.Parsed, "new", res.New, "changed", res.Changed,
 		"unchanged", res.Unchanged, "malformed", res.Malformed,
 		"undetermined", res.Undetermined, "not_modified", res.NotModified,
@@ -356,7 +358,7 @@ func (s *Stage) schedule(ctx context.Context, src Source) {
 	for {
 		if _, err := s.Sync(ctx, src.Source, src.Location); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "notice sync failed", "source", src.Source,
-				"location", redact(src.Location), "err", err)
+				"location", redact.URL(src.Location), "err", err)
 		}
 		if err := fetch.Sleep(ctx, interval+rand.N(interval/10+1)); err != nil {
 			return

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"crawlspace.dev/services/platform/redact"
 )
 
 // syncLocation reads one location of source into w and writes it out; a
@@ -17,7 +19,7 @@ func (s *Stage) syncLocation(ctx context.Context, source string, f format, locat
 	if f.archive != nil {
 		return s.syncArchive(ctx, source, f, location, w)
 	}
-	if isURL(location) {
+	if redact.IsURL(location) {
 		return s.syncURL(ctx, source, f, location, w)
 	}
 	info, err := os.Stat(location)
@@ -43,7 +45,7 @@ func (s *Stage) syncLocation(ctx context.Context, source string, f format, locat
 // syncURL fetches location conditionally and stores what changed.
 func (s *Stage) syncURL(ctx context.Context, source string, f format, location string,
 	w *writer) error {
-	key := redact(location)
+	key := redact.URL(location)
 	prev, err := readCursor(ctx, s.pool, source, key)
 	if err != nil {
 		return err

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"crawlspace.dev/services/platform/redact"
+
 	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/registryauth"
 )
@@ -49,7 +51,7 @@ type token struct {
 func New(base string, f *fetch.Client, creds Credentials) (*Client, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("registry url %q: want http(s)://host[:port]", redactURL(base))
+		return nil, fmt.Errorf("registry url %q: want http(s)://host[:port]", redact.URL(base))
 	}
 	u.User, u.Path, u.RawQuery = nil, "", ""
 	return &Client{base: u, fetch: f, creds: creds, tokens: map[string]token{}}, nil

@@ -101,13 +101,3 @@ func tokenRequest(realm *url.URL, service, scope string, cred registryauth.Crede
 		return req, nil
 	}
 }
-
-// redactURL drops userinfo from a URL string for an error message.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparseable)"
-	}
-	u.User = nil
-	return u.String()
-}

@@ -16,6 +16,8 @@ import (
 	"regexp"
 	"strings"
 
+	"crawlspace.dev/services/platform/redact"
+
 	"github.com/PuerkitoBio/goquery"
 
 	"crawlspace.dev/services/notices/advisory"
@@ -97,15 +99,15 @@ func (a *Archive) Read(ctx context.Context, g Getter, index []byte, location str
 	for _, loc := range messages {
 		page, err := g.Get(ctx, loc)
 		if err != nil {
-			return advisory.Feed{}, fmt.Errorf("fetch message %s: %w", display(loc), err)
+			return advisory.Feed{}, fmt.Errorf("fetch message %s: %w", redact.URL(loc), err)
 		}
-		n, ok, err := a.parse(page, display(loc))
+		n, ok, err := a.parse(page, redact.URL(loc))
 		if err != nil {
-			f.Skip(display(loc), "message", n.ID, err)
+			f.Skip(redact.URL(loc), "message", n.ID, err)
 			continue
 		}
 		if ok {
-			m.add(n, display(loc))
+			m.add(n, redact.URL(loc))
 		}
 	}
 	for i, n := range m.notices {
@@ -128,7 +130,7 @@ func (a *Archive) crawl(ctx context.Context, g Getter, index []byte, location st
 		if pages > 0 {
 			var err error
 			if body, err = g.Get(ctx, loc); err != nil {
-				return nil, fmt.Errorf("fetch index %s: %w", display(loc), err)
+				return nil, fmt.Errorf("fetch index %s: %w", redact.URL(loc), err)
 			}
 		}
 		msgs, more, err := a.links(body, loc)
@@ -157,7 +159,7 @@ func (a *Archive) crawl(ctx context.Context, g Getter, index []byte, location st
 func (a *Archive) links(body []byte, location string) (messages, pages []string, err error) {
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
 	if err != nil {
-		return nil, nil, fmt.Errorf("parse index %s: %w", display(location), err)
+		return nil, nil, fmt.Errorf("parse index %s: %w", redact.URL(location), err)
 	}
 	doc.Find("a[href]").Each(func(_ int, s *goquery.Selection) {
 		href, _ := s.Attr("href")
@@ -174,7 +176,7 @@ func (a *Archive) links(body []byte, location string) (messages, pages []string,
 
 // resolve names the page called name in location's directory.
 func resolve(location, name string) string {
-	if !isURL(location) {
+	if !redact.IsURL(location) {
 		return filepath.Join(filepath.Dir(location), name)
 	}
 	u, err := url.Parse(location)
@@ -187,23 +189,6 @@ func resolve(location, name string) string {
 // base is the last element of a URL or file path.
 func base(location string) string {
 	return location[strings.LastIndexAny(location, `/\`)+1:]
-}
-
-func isURL(location string) bool {
-	return strings.HasPrefix(location, "http://") || strings.HasPrefix(location, "https://")
-}
-
-// display returns location without userinfo, query or fragment.
-func display(location string) string {
-	if !isURL(location) {
-		return location
-	}
-	u, err := url.Parse(location)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
 }
 
 // merger joins notices that share an id, keeping the first one's fields

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"crawlspace.dev/services/platform/redact"
+
 	"github.com/PuerkitoBio/goquery"
 
 	"crawlspace.dev/services/notices/advisory"
@@ -45,7 +47,7 @@ func ParseCentOS(page []byte, location string) (n advisory.Notice, ok bool, err 
 	}
 	n = advisory.Notice{ID: "CESA-" + m[1], Source: SourceCentOS,
 		Severity: strings.ToLower(m[2]), Title: cesaTitle(subject, m[1])}
-	if isURL(location) {
+	if redact.IsURL(location) {
 		n.URL = location
 	}
 	n.Published = centosPublished(doc)

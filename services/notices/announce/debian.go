@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"crawlspace.dev/services/platform/redact"
+
 	"github.com/PuerkitoBio/goquery"
 
 	"crawlspace.dev/services/notices/advisory"
@@ -51,7 +53,7 @@ func ParseDebian(page []byte, location string) (n advisory.Notice, ok bool, err 
 	}
 	n = advisory.Notice{ID: m[1], Source: SourceDebian, URL: trackerURL + m[1],
 		Title: strings.TrimSpace(subjectTags.ReplaceAllString(subject, ""))}
-	if isURL(location) {
+	if redact.IsURL(location) {
 		n.URL = location
 	}
 	fields := headerFields(body)

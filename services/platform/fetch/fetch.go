@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"crawlspace.dev/services/platform/redact"
+
 	"golang.org/x/time/rate"
 )
 
@@ -139,14 +141,14 @@ func (c *Client) try(ctx context.Context,
 	req.Header.Set("User-Agent", c.opts.UserAgent)
 	resp, err := c.opts.HTTP.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s %s: %w", req.Method, redacted(req), unwrapURL(err))
+		return nil, 0, fmt.Errorf("%s %s: %w", req.Method, redact.Parsed(req.URL), unwrapURL(err))
 	}
 	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
 		return resp, 0, nil
 	}
 	drain(resp)
 	wait := RetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	return nil, wait, &StatusError{Method: req.Method, URL: redacted(req),
+	return nil, wait, &StatusError{Method: req.Method, URL: redact.Parsed(req.URL),
 		Code: resp.StatusCode, Header: resp.Header}
 }
 
@@ -172,7 +174,7 @@ func RetryAfter(v string, now time.Time) time.Duration {
 // closes its body.
 func Error(resp *http.Response) error {
 	drain(resp)
-	return &StatusError{Method: resp.Request.Method, URL: redacted(resp.Request),
+	return &StatusError{Method: resp.Request.Method, URL: redact.Parsed(resp.Request.URL),
 		Code: resp.StatusCode, Header: resp.Header}
 }
 
@@ -188,13 +190,6 @@ func drain(resp *http.Response) {
 }
 
 // redacted is the request's URL without userinfo or query, which may hold
-// tokens.
-func redacted(req *http.Request) string {
-	u := *req.URL
-	u.User = nil
-	u.RawQuery = ""
-	return u.String()
-}
 
 // unwrapURL strips the *url.Error, whose message repeats the full URL.
 func unwrapURL(err error) error {
