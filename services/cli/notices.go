@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"crawlspace.dev/services/notices"
-	"crawlspace.dev/services/platform/store"
+	"crawlspace.dev/services/platform/config"
 )
 
 // runNotices runs the notices stage, or one of its subcommands: sync,
@@ -50,6 +50,15 @@ func runNoticesSync(ctx context.Context, env Env) error {
 	if source == "" {
 		sources = notices.Sources()
 	}
+	var jobs []notices.Source
+	for _, src := range sources {
+		jobs = append(jobs, notices.Source{Source: src, Location: from})
+	}
+	return syncSources(ctx, env, cfg, jobs)
+}
+
+// syncSources syncs each job once and prints its result.
+func syncSources(ctx context.Context, env Env, cfg *config.Config, jobs []notices.Source) error {
 	log := newLogger(cfg, env.Stderr)
 	r, err := open(ctx, cfg, log, "")
 	if err != nil {
@@ -57,12 +66,16 @@ func runNoticesSync(ctx context.Context, env Env) error {
 	}
 	defer r.close()
 	st := notices.New(r.pool, r.bus, notices.Options{Logger: log})
-	for _, s := range sources {
-		res, err := st.Sync(ctx, s, from)
+	for _, j := range jobs {
+		res, err := st.Sync(ctx, j.Source, j.Location)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "%s: %s\n", s, res)
+		name := j.Location
+		if name == "" {
+			name = j.Source
+		}
+		fmt.Fprintf(env.Stdout, "%s: %s\n", name, res)
 	}
 	return nil
 }
@@ -81,21 +94,11 @@ func runNoticesLoad(ctx context.Context, env Env) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: notices load needs a FILE or URL", errUsage)
 	}
-	log := newLogger(cfg, env.Stderr)
-	r, err := open(ctx, cfg, log, "")
-	if err != nil {
-		return err
-	}
-	defer r.close()
-	st := notices.New(r.pool, r.bus, notices.Options{Logger: log})
+	var jobs []notices.Source
 	for _, loc := range args {
-		res, err := st.Sync(ctx, source, loc)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stdout, "%s: %s\n", loc, res)
+		jobs = append(jobs, notices.Source{Source: source, Location: loc})
 	}
-	return nil
+	return syncSources(ctx, env, cfg, jobs)
 }
 
 // runNoticesList prints stored notices, newest first.
@@ -112,10 +115,7 @@ func runNoticesList(ctx context.Context, env Env) error {
 	if len(args) > 0 || limit <= 0 {
 		return fmt.Errorf("%w: notices list [--source S] [--limit N>0]", errUsage)
 	}
-	if cfg.PGURL == "" {
-		return fmt.Errorf("no database: set --pg-url or CRAWLSPACE_PG_URL")
-	}
-	pool, err := store.Open(ctx, cfg.PGURL)
+	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -147,10 +147,7 @@ func runNoticesShow(ctx context.Context, env Env) error {
 	if len(args) != 1 {
 		return fmt.Errorf("%w: notices show ID", errUsage)
 	}
-	if cfg.PGURL == "" {
-		return fmt.Errorf("no database: set --pg-url or CRAWLSPACE_PG_URL")
-	}
-	pool, err := store.Open(ctx, cfg.PGURL)
+	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return err
 	}

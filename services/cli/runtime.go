@@ -59,16 +59,21 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+// openPool connects to the database the config names.
+func openPool(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, error) {
+	if cfg.PGURL == "" {
+		return nil, errors.New("no database: set --pg-url or CRAWLSPACE_PG_URL")
+	}
+	return store.Open(ctx, cfg.PGURL)
+}
+
 // open connects to PostgreSQL (migrating when asked) and to NATS: the
 // server at cfg.NATSURL, or else an embedded one storing its streams in
 // cfg.DataDir and listening on listen ("" for in-process only).
 func open(ctx context.Context, cfg *config.Config, log *slog.Logger,
 	listen string) (*runtime, error) {
-	if cfg.PGURL == "" {
-		return nil, errors.New("no database: set --pg-url or CRAWLSPACE_PG_URL")
-	}
 	r := &runtime{cfg: cfg, log: log, metrics: telemetry.New()}
-	pool, err := store.Open(ctx, cfg.PGURL)
+	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

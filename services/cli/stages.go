@@ -147,10 +147,7 @@ func runMigrate(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	if cfg.PGURL == "" {
-		return fmt.Errorf("no database: set --pg-url or CRAWLSPACE_PG_URL")
-	}
-	pool, err := store.Open(ctx, cfg.PGURL)
+	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return err
 	}
