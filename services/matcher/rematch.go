@@ -334,15 +334,7 @@ const upsertFindings = `
 	SELECT w.image_digest, w.package, $1, w.ecosystem, w.source_name, w.installed_version,
 		w.fixed_version, w.release, w.status, w.comparator, now()
 	FROM finding_writes w
-	ORDER BY w.image_digest, w.ecosystem, w.package
-	ON CONFLICT (image_digest, ecosystem, package, notice_id) DO UPDATE SET
-		source_name = EXCLUDED.source_name,
-		installed_version = EXCLUDED.installed_version,
-		fixed_version = EXCLUDED.fixed_version,
-		release = EXCLUDED.release,
-		status = EXCLUDED.status,
-		comparator = EXCLUDED.comparator,
-		resolved_at = NULL`
+	ORDER BY w.image_digest, w.ecosystem, w.package` + onFindingConflict
 
 // resolveFindings resolves many open findings of one notice.
 const resolveFindings = `

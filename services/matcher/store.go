@@ -246,7 +246,11 @@ func existing(ctx context.Context, tx pgx.Tx, d string) (map[key]stored, error) 
 const upsertFinding = `
 	INSERT INTO findings (image_digest, package, notice_id, ecosystem, source_name,
 		installed_version, fixed_version, release, status, comparator, first_seen)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())` + onFindingConflict
+
+// onFindingConflict updates a finding that exists in place: it keeps its
+// first_seen and, reopened, loses its resolved_at.
+const onFindingConflict = `
 	ON CONFLICT (image_digest, ecosystem, package, notice_id) DO UPDATE SET
 		source_name = EXCLUDED.source_name,
 		installed_version = EXCLUDED.installed_version,
