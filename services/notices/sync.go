@@ -9,16 +9,17 @@ import (
 	"os"
 	"path/filepath"
 
+	"crawlspace.dev/services/notices/announce"
 	"crawlspace.dev/services/platform/redact"
 )
 
-// syncLocation reads one location of source into w and writes it out; a
-// URL's cursor is stored after its last batch.
+// syncLocation reads one location of source into w and writes it out: a
+// URL, fetched conditionally, with its cursor stored after its last batch;
+// a file; or a directory, each of whose files f matches is read. A feed
+// document and a list archive's index page differ only in how they are
+// read, which readDocument decides.
 func (s *Stage) syncLocation(ctx context.Context, source string, f format, location string,
 	w *writer) error {
-	if f.archive != nil {
-		return s.syncArchive(ctx, source, f, location, w)
-	}
 	if redact.IsURL(location) {
 		return s.syncURL(ctx, source, f, location, w)
 	}
@@ -26,17 +27,30 @@ func (s *Stage) syncLocation(ctx context.Context, source string, f format, locat
 	if err != nil {
 		return fmt.Errorf("open notice feed: %w", err)
 	}
-	if info.IsDir() {
-		if err := s.syncDir(ctx, f, location, w); err != nil {
+	if !info.IsDir() {
+		data, err := os.ReadFile(location)
+		if err != nil {
+			return fmt.Errorf("open notice feed: %w", err)
+		}
+		if err := s.readDocument(ctx, f, data, location, false, true, w); err != nil {
 			return err
 		}
 		return w.flush(ctx)
 	}
-	data, err := os.ReadFile(location)
+	err = filepath.WalkDir(location, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("read notice directory: %w", err)
+		}
+		if d.IsDir() || !f.match(path) {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read notice file: %w", err)
+		}
+		return s.readDocument(ctx, f, data, path, false, false, w)
+	})
 	if err != nil {
-		return fmt.Errorf("open notice feed: %w", err)
-	}
-	if err := s.document(ctx, f, data, location, w, true); err != nil {
 		return err
 	}
 	return w.flush(ctx)
@@ -58,7 +72,7 @@ func (s *Stage) syncURL(ctx context.Context, source string, f format, location s
 		w.res.NotModified++
 		return nil
 	}
-	if err := s.document(ctx, f, got.body, key, w, true); err != nil {
+	if err := s.readDocument(ctx, f, got.body, location, true, true, w); err != nil {
 		return err
 	}
 	if err := w.flush(ctx); err != nil {
@@ -67,22 +81,24 @@ func (s *Stage) syncURL(ctx context.Context, source string, f format, location s
 	return writeCursor(ctx, s.pool, source, key, got.v)
 }
 
-// syncDir reads every file under dir that is one of f's documents.
-// Documents that cannot be parsed are logged and counted as malformed.
-func (s *Stage) syncDir(ctx context.Context, f format, dir string, w *writer) error {
-	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("read notice directory: %w", err)
-		}
-		if d.IsDir() || !f.match(path) {
-			return nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("read notice file: %w", err)
-		}
-		return s.document(ctx, f, data, path, w, false)
-	})
+// readDocument queues what one document read from location holds: a feed
+// document's notices, or, for a list archive, the notices of the messages
+// its index page links to, fetched when remote and read from beside it
+// otherwise. single is as for [Stage.document].
+func (s *Stage) readDocument(ctx context.Context, f format, data []byte, location string,
+	remote, single bool, w *writer) error {
+	if f.archive == nil {
+		return s.document(ctx, f, data, redact.URL(location), w, single)
+	}
+	var g announce.Getter = fileGetter{}
+	if remote {
+		g = pageGetter{s.fetch}
+	}
+	feed, err := f.archive.Read(ctx, g, data, location)
+	if err != nil {
+		return err
+	}
+	return w.add(ctx, feed)
 }
 
 // document parses one document, or each matching member of a zip archive
