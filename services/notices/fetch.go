@@ -7,14 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/redact"
@@ -47,42 +42,24 @@ type fetched struct {
 	notModified bool
 }
 
-// fetcher downloads feed documents with conditional requests, retries and
-// a rate limit per host. It is safe for concurrent use.
+// fetcher downloads feed documents with conditional requests. The
+// platform client keeps to the rate per host and retries network errors,
+// 429 (after its Retry-After) and 5xx; the fetcher retries a body cut short.
+// It is safe for concurrent use.
 type fetcher struct {
-	client   *http.Client
+	client   *fetch.Client
 	attempts int
 	backoff  time.Duration
-	maxWait  time.Duration
 	maxBody  int64
-	perHost  rate.Limit
-
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
 }
 
-// statusError is an HTTP status that is not success.
-type statusError struct {
-	code       int
-	status     string
-	retryAfter time.Duration
-}
-
-func (e *statusError) Error() string { return "status " + e.status }
-
-func (e *statusError) retryable() bool {
-	return e.code == http.StatusTooManyRequests || e.code >= 500
-}
-
-// get fetches location, sending prev's validators, retrying transient
-// failures (network errors, 429, 5xx, a body cut short) with exponential
-// backoff and jitter, or after Retry-After when the server sends one.
+// get fetches location, sending prev's validators.
 func (f *fetcher) get(ctx context.Context, location string, prev validators) (fetched, error) {
 	name := redact.URL(location)
 	var last error
 	for attempt := 0; attempt < f.attempts; attempt++ {
 		if attempt > 0 {
-			if err := fetch.Sleep(ctx, f.wait(attempt, last)); err != nil {
+			if err := fetch.Sleep(ctx, f.backoff<<(attempt-1)); err != nil {
 				return fetched{}, fmt.Errorf("fetch %s: %w", name, err)
 			}
 		}
@@ -91,54 +68,39 @@ func (f *fetcher) get(ctx context.Context, location string, prev validators) (fe
 			return res, nil
 		}
 		last = err
-		var se *statusError
-		if ctx.Err() != nil || errors.Is(err, ErrTooLarge) ||
-			(errors.As(err, &se) && !se.retryable()) {
+		if !errors.Is(err, io.ErrUnexpectedEOF) || ctx.Err() != nil {
 			break
 		}
 	}
 	return fetched{}, fmt.Errorf("fetch %s: %w", name, last)
 }
 
-// wait is how long to sleep before the given retry.
-func (f *fetcher) wait(attempt int, last error) time.Duration {
-	var se *statusError
-	if errors.As(last, &se) && se.retryAfter > 0 {
-		return min(se.retryAfter, f.maxWait)
-	}
-	d := f.backoff << (attempt - 1)
-	d += rand.N(d/2 + 1)
-	return min(d, f.maxWait)
-}
-
-// once makes one conditional request and reads the whole body.
+// once makes one conditional request, as the client retries it, and reads
+// the whole body.
 func (f *fetcher) once(ctx context.Context, location string, prev validators) (fetched,
 	error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, location, nil)
+	resp, err := f.client.Do(ctx, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, location, nil)
+		if err != nil {
+			return nil, err
+		}
+		if prev.etag != "" {
+			req.Header.Set("If-None-Match", prev.etag)
+		}
+		if prev.lastModified != "" {
+			req.Header.Set("If-Modified-Since", prev.lastModified)
+		}
+		return req, nil
+	})
 	if err != nil {
 		return fetched{}, err
-	}
-	if prev.etag != "" {
-		req.Header.Set("If-None-Match", prev.etag)
-	}
-	if prev.lastModified != "" {
-		req.Header.Set("If-Modified-Since", prev.lastModified)
-	}
-	if err := f.limiter(req.URL.Host).Wait(ctx); err != nil {
-		return fetched{}, err
-	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		// url.Error quotes the URL as given, userinfo included.
-		return fetched{}, unwrapURLError(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified {
 		return fetched{v: prev, notModified: true}, nil
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fetched{}, &statusError{code: resp.StatusCode, status: resp.Status,
-			retryAfter: fetch.RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return fetched{}, fetch.Error(resp)
 	}
 	return f.read(resp, prev)
 }
@@ -162,25 +124,7 @@ func (f *fetcher) read(resp *http.Response, prev validators) (fetched, error) {
 	return fetched{body: body, v: v, notModified: prev.sha != "" && v.sha == prev.sha}, nil
 }
 
-func (f *fetcher) limiter(host string) *rate.Limiter {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	l, ok := f.limiters[host]
-	if !ok {
-		l = rate.NewLimiter(f.perHost, 1)
-		f.limiters[host] = l
-	}
-	return l
-}
-
 func digest(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-func unwrapURLError(err error) error {
-	if ue, ok := err.(*url.Error); ok {
-		return ue.Err
-	}
-	return err
 }

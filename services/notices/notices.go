@@ -21,7 +21,6 @@ import (
 	"crawlspace.dev/services/platform/redact"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/time/rate"
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/notices/advisory"
@@ -89,10 +88,13 @@ type Options struct {
 	// BatchSize is how many notices are written per transaction and
 	// published together. Zero means 500.
 	BatchSize int
-	// Attempts is how many times a download is tried. Zero means 4.
+	// Attempts is how many times a request is tried after network errors,
+	// 429 and 5xx, and how many times a body cut short is fetched again.
+	// Zero means 4.
 	Attempts int
 	// Backoff is the wait before the first retry, doubled for each next
-	// one, with up to half again added at random. Zero means a second.
+	// one, with up to half again added at random by the HTTP client. Zero
+	// means a second.
 	Backoff time.Duration
 	// MaxWait caps one wait between attempts, Retry-After included. Zero
 	// means five minutes.
@@ -118,9 +120,10 @@ type Stage struct {
 // New returns a Stage that writes through pool and publishes on b.
 func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) *Stage {
 	opts = withDefaults(opts)
-	f := &fetcher{client: opts.HTTPClient, attempts: opts.Attempts, backoff: opts.Backoff,
-		maxWait: opts.MaxWait, maxBody: opts.MaxBody, perHost: rate.Limit(opts.PerHost),
-		limiters: map[string]*rate.Limiter{}}
+	f := &fetcher{attempts: opts.Attempts, backoff: opts.Backoff, maxBody: opts.MaxBody,
+		client: fetch.New(fetch.Options{HTTP: opts.HTTPClient, Rate: opts.PerHost,
+			MaxAttempts: opts.Attempts, Backoff: opts.Backoff, MaxDelay: opts.MaxWait,
+			UserAgent: "crawlspace-notices"})}
 	return &Stage{pool: pool, bus: b, opts: opts, log: opts.Logger, fetch: f}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,7 +32,8 @@ type Options struct {
 	// MaxAttempts bounds the tries of one request. Default 5.
 	MaxAttempts int
 	// Backoff is the delay before the first retry; each later one doubles,
-	// up to MaxDelay. Default 500ms.
+	// up to MaxDelay, and up to half again is added at random. Default
+	// 500ms.
 	Backoff time.Duration
 	// MaxDelay caps any wait, Retry-After included. Default 1 minute.
 	MaxDelay time.Duration
@@ -84,7 +86,7 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("%s %s: %s", e.Method, e.URL, http.StatusText(e.Code))
+	return fmt.Sprintf("%s %s: %d %s", e.Method, e.URL, e.Code, http.StatusText(e.Code))
 }
 
 // limiter returns the rate limiter of host.
@@ -123,7 +125,9 @@ func (c *Client) Do(ctx context.Context, newReq RequestFunc) (*http.Response, er
 			return nil, last
 		}
 		if wait <= 0 {
-			wait, delay = delay, min(2*delay, c.opts.MaxDelay)
+			// Up to half again at random, so that replicas retrying one
+			// host do not keep arriving together.
+			wait, delay = delay+rand.N(delay/2+1), min(2*delay, c.opts.MaxDelay)
 		}
 		if err := Sleep(ctx, min(wait, c.opts.MaxDelay)); err != nil {
 			return nil, last
