@@ -16,7 +16,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 # DEBIAN_PACKAGES are the Debian packages the scripts rely on.
-DEBIAN_PACKAGES=(postgresql nats-server debootstrap umoci skopeo docker-registry
+DEBIAN_PACKAGES=(iproute2 postgresql nats-server debootstrap umoci skopeo docker-registry
 	rpm jq lz4 ca-certificates curl)
 
 # Go tools, pinned: name, package and version.
@@ -165,18 +165,24 @@ ensure_go_tools() {
 
 # --- ports ------------------------------------------------------------------
 
-# port_in_use PORT succeeds when something accepts connections on
-# 127.0.0.1:PORT.
+# port_in_use PORT succeeds when a socket uses PORT on this machine.
 port_in_use() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	# Any socket on the port counts, not only a listener: a connection the
+	# kernel still holds (or TIME-WAIT) can make a server's bind fail.
+	[[ -n $(ss -Htan "( sport = :$1 )" 2>/dev/null) ]] ||
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# free_port prints a TCP port on 127.0.0.1 that nothing listens on. Start the
-# service on it before asking for the next one.
+# free_port prints a TCP port on 127.0.0.1 that no socket uses, below the
+# kernel's ephemeral range, so that no outgoing connection takes it
+# between the check and the bind. Start the service on it before asking for
+# the next one.
 free_port() {
-	local port i
+	local port i low=32768
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	((low > 11000)) || low=32768
 	for ((i = 0; i < 200; i++)); do
-		port=$((20000 + RANDOM % 30000))
+		port=$((10000 + RANDOM % (low - 10000)))
 		[[ $RESERVED_PORTS == *" $port "* ]] && continue
 		port_in_use "$port" || {
 			printf '%s\n' "$port"
