@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/matcher/version"
 	"crawlspace.dev/services/platform/distro"
 )
@@ -386,25 +385,4 @@ func onlyIn(a, b map[string]bool) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// result is what one match did.
-type result struct {
-	open     int
-	added    []string
-	resolved []string
-	tags     []string
-	changed  bool
-}
-
-// event returns the image.matched event for the image with digest d. The
-// caller sets Ref and RunId when it knows them.
-func (r result) event(d string) *crawlspacev1.ImageMatched {
-	return &crawlspacev1.ImageMatched{
-		Digest:   d,
-		Findings: int32(r.open),
-		Added:    r.added,
-		Resolved: r.resolved,
-		Tags:     r.tags,
-	}
 }

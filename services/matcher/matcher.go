@@ -20,6 +20,7 @@ import (
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/platform/bus"
+	"crawlspace.dev/services/platform/outbox"
 )
 
 // Durable consumer names the matcher's two handlers are meant to run under.
@@ -41,6 +42,7 @@ type Options struct {
 type Stage struct {
 	pool *pgxpool.Pool
 	bus  *bus.Bus
+	out  *outbox.Outbox
 	log  *slog.Logger
 }
 
@@ -51,12 +53,14 @@ func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) *Stage {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Stage{pool: pool, bus: b, log: log.With("component", "matcher")}
+	return &Stage{pool: pool, bus: b, out: outbox.New(pool, b),
+		log: log.With("component", "matcher")}
 }
 
 // HandleCrawled matches the image an image.crawled event names and
-// publishes image.matched, whether or not its findings changed. It has the
-// [bus.Handler] signature.
+// publishes image.matched, whether or not its findings changed. An event
+// that announces a change is stored with the change, and sent again by the
+// retry should its first publish fail. It has the [bus.Handler] signature.
 func (s *Stage) HandleCrawled(ctx context.Context, m *bus.Message) error {
 	var ev crawlspacev1.ImageCrawled
 	if err := bus.Decode(m.Data, &ev); err != nil {
@@ -65,9 +69,19 @@ func (s *Stage) HandleCrawled(ctx context.Context, m *bus.Message) error {
 	if ev.GetDigest() == "" {
 		return fmt.Errorf("%w: image.crawled without digest", bus.ErrMalformed)
 	}
+	id := "matched:" + ev.GetDigest() + ":" + ev.GetRunId() + ":" + ev.GetRef()
+	resent, err := s.out.Resend(ctx, id)
+	if err != nil {
+		return fmt.Errorf("announce earlier match of %s: %w", ev.GetDigest(), err)
+	}
 
 	start := time.Now()
-	res, err := s.matchImage(ctx, ev.GetDigest())
+	res, err := s.matchImage(ctx, ev.GetDigest(), func(r result) bus.Envelope {
+		out := r.event(ev.GetDigest())
+		out.Ref, out.RunId = ev.GetRef(), ev.GetRunId()
+		return bus.Envelope{Subject: crawlspacev1.SubjectImageMatched, MsgID: id,
+			Message: out}
+	})
 	if errors.Is(err, errImageNotFound) {
 		return bus.Permanent(fmt.Errorf("match %s: %w", ev.GetDigest(), err))
 	}
@@ -76,25 +90,22 @@ func (s *Stage) HandleCrawled(ctx context.Context, m *bus.Message) error {
 	}
 	s.log.InfoContext(ctx, "image matched", "digest", ev.GetDigest(), "findings", res.open,
 		"added", len(res.added), "resolved", len(res.resolved), "duration", time.Since(start))
-
-	out := res.event(ev.GetDigest())
-	out.Ref, out.RunId = ev.GetRef(), ev.GetRunId()
-	id := "matched:" + ev.GetDigest() + ":" + ev.GetRunId() + ":" + ev.GetRef()
-	if err := s.bus.Publish(ctx, crawlspacev1.SubjectImageMatched, id, out); err != nil {
+	if resent > 0 && !res.changed {
+		// An earlier attempt's event, with the same id, said it all.
+		return nil
+	}
+	if err := res.announce(ctx, s.bus); err != nil {
 		return fmt.Errorf("announce match of %s: %w", ev.GetDigest(), err)
 	}
 	return nil
 }
 
 // HandleNotice re-matches every stored image that a notice.parsed event
-// may concern, a chunk of images to a transaction, and publishes
-// image.matched for each image whose findings changed once its chunk is
-// committed. It returns when every event is acknowledged. It has the [bus.Handler] signature.
-//
-// TODO(crawlspace): an event whose publish fails after its findings were
-// committed is not sent again on retry, because the retry sees no change;
-// this holds for each committed chunk of a rematch that later fails. An
-// outbox table would close that gap.
+// may concern, a part of the images to a transaction, and publishes
+// image.matched for each image whose findings changed once its part is
+// committed. The events are stored with the findings, so that a retry
+// after a failure sends those of the parts already committed. It returns
+// when every event is acknowledged. It has the [bus.Handler] signature.
 func (s *Stage) HandleNotice(ctx context.Context, m *bus.Message) error {
 	var ev crawlspacev1.NoticeParsed
 	if err := bus.Decode(m.Data, &ev); err != nil {
@@ -105,11 +116,44 @@ func (s *Stage) HandleNotice(ctx context.Context, m *bus.Message) error {
 	}
 
 	start := time.Now()
-	images, changed, err := s.rematchNotice(ctx, &ev)
+	changed, err := s.rematchNotice(ctx, &ev)
 	if err != nil {
 		return fmt.Errorf("rematch notice %s: %w", ev.GetId(), err)
 	}
-	s.log.DebugContext(ctx, "notice rematched", "notice", ev.GetId(), "images", images,
-		"changed", changed, "duration", time.Since(start))
+	s.log.DebugContext(ctx, "notice rematched", "notice", ev.GetId(), "changed", changed,
+		"duration", time.Since(start))
 	return nil
+}
+
+// result is what one match did.
+type result struct {
+	open     int
+	added    []string
+	resolved []string
+	tags     []string
+	changed  bool
+	// The image.matched event of the match is in one of the two: stored
+	// in the outbox with the change, or, when nothing changed, not stored.
+	stored   *outbox.Batch
+	unstored *bus.Envelope
+}
+
+// announce publishes the result's image.matched event.
+func (r result) announce(ctx context.Context, b *bus.Bus) error {
+	if r.unstored != nil {
+		return b.PublishAll(ctx, []bus.Envelope{*r.unstored})
+	}
+	return r.stored.Send(ctx)
+}
+
+// event returns the image.matched event for the image with digest d. The
+// caller sets Ref and RunId when it knows them.
+func (r result) event(d string) *crawlspacev1.ImageMatched {
+	return &crawlspacev1.ImageMatched{
+		Digest:   d,
+		Findings: int32(r.open),
+		Added:    r.added,
+		Resolved: r.resolved,
+		Tags:     r.tags,
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"crawlspace.dev/services/platform/bus"
 	"crawlspace.dev/services/platform/distro"
 )
 
@@ -30,7 +31,10 @@ type imageRow struct {
 // matchImage brings the findings of the image with digest d up to date in
 // one transaction. The image's row is locked first, so that two matches of
 // one image, after a crawl and after a notice, run one after the other.
-func (s *Stage) matchImage(ctx context.Context, d string) (result, error) {
+// The result carries the event that announce makes of it, stored in the
+// outbox with the change when there was one.
+func (s *Stage) matchImage(ctx context.Context, d string,
+	announce func(result) bus.Envelope) (result, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return result{}, fmt.Errorf("begin: %w", err)
@@ -64,16 +68,21 @@ func (s *Stage) matchImage(ctx context.Context, d string) (result, error) {
 	}
 	p := diff(have, want)
 	res := result{open: p.open, added: p.added, resolved: p.resolved, tags: tags[d]}
-	if len(p.upserts) == 0 && len(p.resolves) == 0 && !wrote {
+	res.changed = len(p.upserts) > 0 || len(p.resolves) > 0
+	env := announce(res)
+	if !res.changed && !wrote {
+		res.unstored = &env
 		return res, nil
 	}
 	if err := apply(ctx, tx, d, p); err != nil {
 		return result{}, err
 	}
+	if res.stored, err = s.out.Put(ctx, tx, env.MsgID, []bus.Envelope{env}); err != nil {
+		return result{}, err
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return result{}, fmt.Errorf("commit findings: %w", err)
 	}
-	res.changed = len(p.upserts) > 0 || len(p.resolves) > 0
 	return res, nil
 }
 
@@ -244,12 +253,13 @@ func existing(ctx context.Context, tx pgx.Tx, d string) (map[key]stored, error) 
 // upsertFinding inserts a finding first seen now, or updates one in place:
 // a reopened finding keeps its first_seen and loses its resolved_at.
 const upsertFinding = `
-	INSERT INTO findings (image_digest, package, notice_id, ecosystem, source_name,
+	INSERT INTO findings AS f (image_digest, package, notice_id, ecosystem, source_name,
 		installed_version, fixed_version, release, status, comparator, first_seen)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())` + onFindingConflict
 
-// onFindingConflict updates a finding that exists in place: it keeps its
-// first_seen and, reopened, loses its resolved_at.
+// onFindingConflict updates a finding that exists, as f, in place when it
+// differs or was resolved: it keeps its first_seen and, reopened, loses its
+// resolved_at. An open finding that is the same is not written.
 const onFindingConflict = `
 	ON CONFLICT (image_digest, ecosystem, package, notice_id) DO UPDATE SET
 		source_name = EXCLUDED.source_name,
@@ -258,7 +268,11 @@ const onFindingConflict = `
 		release = EXCLUDED.release,
 		status = EXCLUDED.status,
 		comparator = EXCLUDED.comparator,
-		resolved_at = NULL`
+		resolved_at = NULL
+	WHERE f.resolved_at IS NOT NULL
+	   OR (f.source_name, f.installed_version, f.fixed_version, f.release, f.status,
+		f.comparator) IS DISTINCT FROM (EXCLUDED.source_name, EXCLUDED.installed_version,
+		EXCLUDED.fixed_version, EXCLUDED.release, EXCLUDED.status, EXCLUDED.comparator)`
 
 // resolveFinding marks an open finding resolved now.
 const resolveFinding = `

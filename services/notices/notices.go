@@ -18,8 +18,10 @@ import (
 	"sync"
 	"time"
 
+	"crawlspace.dev/services/platform/outbox"
 	"crawlspace.dev/services/platform/redact"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
@@ -115,6 +117,7 @@ type Stage struct {
 	opts  Options
 	log   *slog.Logger
 	fetch *fetcher
+	out   *outbox.Outbox
 }
 
 // New returns a Stage that writes through pool and publishes on b.
@@ -124,7 +127,8 @@ func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) *Stage {
 		client: fetch.New(fetch.Options{HTTP: opts.HTTPClient, Rate: opts.PerHost,
 			MaxAttempts: opts.Attempts, Backoff: opts.Backoff, MaxDelay: opts.MaxWait,
 			UserAgent: "crawlspace-notices"})}
-	return &Stage{pool: pool, bus: b, opts: opts, log: opts.Logger, fetch: f}
+	return &Stage{pool: pool, bus: b, opts: opts, log: opts.Logger, fetch: f,
+		out: outbox.New(pool, b)}
 }
 
 func withDefaults(o Options) Options {
@@ -208,7 +212,10 @@ func (s *Stage) Sync(ctx context.Context, source, location string) (Result, erro
 	if location == "" {
 		locations = f.defaults
 	}
-	w := &writer{s: s, res: &Result{}}
+	w := &writer{s: s, res: &Result{}, source: "sync:" + name}
+	if _, err := s.out.Resend(ctx, w.source); err != nil {
+		return Result{}, fmt.Errorf("sync %s: announce earlier sync: %w", name, err)
+	}
 	for _, loc := range locations {
 		if err := s.syncLocation(ctx, name, f, loc, w); err != nil {
 			w.res.Duration = time.Since(start)
@@ -229,6 +236,7 @@ func (s *Stage) Sync(ctx context.Context, source, location string) (Result, erro
 type writer struct {
 	s       *Stage
 	res     *Result
+	source  string // the outbox source of the sync's events
 	pending []advisory.Notice
 	index   map[string]int
 }
@@ -268,14 +276,20 @@ func (w *writer) flush(ctx context.Context) error {
 	if len(w.pending) == 0 {
 		return nil
 	}
-	err := w.s.flush(ctx, w.pending, w.res)
+	err := w.s.flush(ctx, w.source, w.pending, w.res)
 	w.pending, w.index = w.pending[:0], map[string]int{}
 	return err
 }
 
-// flush stores one batch and publishes the notices it changed.
-func (s *Stage) flush(ctx context.Context, batch []advisory.Notice, res *Result) error {
-	changes, err := writeBatch(ctx, s.pool, batch)
+// flush stores one batch, with the notice.parsed events of the notices it
+// changed, and publishes those. Events that could not be published stay
+// stored, and the next sync of the source sends them.
+func (s *Stage) flush(ctx context.Context, source string, batch []advisory.Notice,
+	res *Result) error {
+	changes, events, err := writeBatch(ctx, s.pool, batch,
+		func(tx pgx.Tx, changes []change) (*outbox.Batch, error) {
+			return s.out.Put(ctx, tx, source, envelopes(changes))
+		})
 	if err != nil {
 		return err
 	}
@@ -288,18 +302,11 @@ func (s *Stage) flush(ctx context.Context, batch []advisory.Notice, res *Result)
 			res.Changed++
 		}
 	}
-	if err := s.publish(ctx, changes); err != nil {
-		s.forgetBatch(ctx, changes)
-		return err
-	}
-	return nil
+	return events.Send(ctx)
 }
 
-// publish sends notice.parsed for each change, all at once.
-func (s *Stage) publish(ctx context.Context, changes []change) error {
-	if len(changes) == 0 {
-		return nil
-	}
+// envelopes returns the notice.parsed events of changes.
+func envelopes(changes []change) []bus.Envelope {
 	envs := make([]bus.Envelope, 0, len(changes))
 	for _, c := range changes {
 		envs = append(envs, bus.Envelope{
@@ -308,7 +315,7 @@ func (s *Stage) publish(ctx context.Context, changes []change) error {
 			Message: event(c),
 		})
 	}
-	return s.bus.PublishAll(ctx, envs)
+	return envs
 }
 
 func event(c change) *crawlspacev1.NoticeParsed {
@@ -324,21 +331,6 @@ func event(c change) *crawlspacev1.NoticeParsed {
 		})
 	}
 	return ev
-}
-
-// forgetBatch clears the stored hashes of notices whose events could not
-// be published, so that the next load sees them as changed and publishes
-// again. It runs even when ctx is cancelled, since that may be why
-// publishing failed.
-func (s *Stage) forgetBatch(ctx context.Context, changes []change) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := forgetHashes(ctx, s.pool, changes); err != nil {
-		// TODO(crawlspace): keep unpublished events in an outbox table so
-		// that a publish failure after commit cannot lose them when this
-		// write fails too; today they are lost until the notice changes.
-		s.log.ErrorContext(ctx, "notice events lost", "count", len(changes), "err", err)
-	}
 }
 
 // Run syncs every configured source at start and then once per its

@@ -442,8 +442,8 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// TestLoadPublishFailure checks that notices whose events could not be
-// published are stored as changed, so the next load publishes them.
+// TestLoadPublishFailure checks that the events of notices stored by a
+// load whose publish failed are kept, and sent by the next load.
 func TestLoadPublishFailure(t *testing.T) {
 	e := newEnv(t)
 	path := fixture(t, "DSA-list.edgecases")
@@ -452,9 +452,9 @@ func TestLoadPublishFailure(t *testing.T) {
 		t.Fatal("Load with a closed NATS connection succeeded")
 	}
 	stored := e.count(t, `SELECT count(*) FROM notices`)
-	cleared := e.count(t, `SELECT count(*) FROM notices WHERE content_hash = ''`)
-	if stored == 0 || cleared != stored {
-		t.Fatalf("%d notices stored; want them all with a cleared hash", stored)
+	kept := e.count(t, `SELECT sum(cardinality(msg_ids)) FROM outbox`)
+	if stored == 0 || kept != stored {
+		t.Fatalf("%d notices stored and %d events kept; want one kept for each", stored, kept)
 	}
 
 	e.bus = bustest.New(t)
@@ -462,9 +462,12 @@ func TestLoadPublishFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Changed != stored || res.New != res.Parsed-stored || e.published(t) != res.Parsed {
-		t.Errorf("retry %v published %d, want %d changed and every notice published",
+	if res.Unchanged != stored || res.New != res.Parsed-stored || e.published(t) != res.Parsed {
+		t.Errorf("retry %v published %d, want %d unchanged and every notice published",
 			res, e.published(t), stored)
+	}
+	if left := e.count(t, `SELECT count(*) FROM outbox`); left != 0 {
+		t.Errorf("%d batches left in the outbox", left)
 	}
 }
 

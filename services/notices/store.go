@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"crawlspace.dev/services/notices/advisory"
+	"crawlspace.dev/services/platform/outbox"
 )
 
 // change is a notice that a batch wrote: new, or stored before with
@@ -20,13 +21,15 @@ type change struct {
 }
 
 // writeBatch stores, in one transaction, each notice of batch whose content
-// hash is not the stored one, replacing its affected rows. It returns those
-// notices; unchanged ones are not touched.
-func writeBatch(ctx context.Context, pool *pgxpool.Pool, batch []advisory.Notice) (
-	changes []change, err error) {
+// hash is not the stored one, replacing its affected rows, and what
+// announce stores of those changes in the same transaction. It returns the
+// changes and announce's batch; unchanged notices are not touched.
+func writeBatch(ctx context.Context, pool *pgxpool.Pool, batch []advisory.Notice,
+	announce func(pgx.Tx, []change) (*outbox.Batch, error)) (
+	changes []change, events *outbox.Batch, err error) {
 	tx, err := pool.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("begin notice batch: %w", err)
+		return nil, nil, fmt.Errorf("begin notice batch: %w", err)
 	}
 	defer func() {
 		if rerr := tx.Rollback(ctx); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
@@ -36,18 +39,21 @@ func writeBatch(ctx context.Context, pool *pgxpool.Pool, batch []advisory.Notice
 
 	changes, err = diff(ctx, tx, batch)
 	if err != nil || len(changes) == 0 {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := upsertNotices(ctx, tx, changes); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := replaceAffected(ctx, tx, changes); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if events, err = announce(tx, changes); err != nil {
+		return nil, nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("commit notice batch: %w", err)
+		return nil, nil, fmt.Errorf("commit notice batch: %w", err)
 	}
-	return changes, nil
+	return changes, events, nil
 }
 
 // diff returns the notices of batch whose content hash differs from the
@@ -137,20 +143,6 @@ func replaceAffected(ctx context.Context, tx pgx.Tx, changes []change) error {
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"affected"}, cols,
 		pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("copy %d affected rows: %w", len(rows), err)
-	}
-	return nil
-}
-
-// forgetHashes clears the content hashes of changes, so that the next
-// load treats those notices as changed.
-func forgetHashes(ctx context.Context, pool *pgxpool.Pool, changes []change) error {
-	ids := make([]string, len(changes))
-	for i, c := range changes {
-		ids[i] = c.notice.ID
-	}
-	if _, err := pool.Exec(ctx, `UPDATE notices SET content_hash = '' WHERE id = ANY($1)`,
-		ids); err != nil {
-		return fmt.Errorf("clear hashes of %d notices: %w", len(ids), err)
 	}
 	return nil
 }

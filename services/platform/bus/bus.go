@@ -58,9 +58,14 @@ type Bus struct {
 	opts Options
 }
 
+// publishWindow is how many asynchronous publishes may await their
+// acknowledgement at once: enough for a fleet-wide re-match's events to
+// stream without waiting.
+const publishWindow = 16384
+
 // New returns a Bus on nc. It declares nothing; call [Bus.Declare].
 func New(nc *nats.Conn, opts Options) (*Bus, error) {
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(publishWindow))
 	if err != nil {
 		return nil, fmt.Errorf("open jetstream: %w", err)
 	}
@@ -123,7 +128,7 @@ func (b *Bus) Declare(ctx context.Context) error {
 // the stream's acknowledgement. msgID must identify the content: JetStream
 // drops a second message with the same id inside its duplicate window.
 func (b *Bus) Publish(ctx context.Context, name, msgID string, m proto.Message) error {
-	data, err := protojson.Marshal(m)
+	data, err := Encode(m)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", name, err)
 	}
@@ -141,16 +146,25 @@ type Envelope struct {
 	MsgID string
 	// Message is the event.
 	Message proto.Message
+	// Data, when set, is the event already encoded with [Encode], and
+	// Message is not read.
+	Data []byte
 }
+
+// Encode returns m in the bus's wire format, protojson.
+func Encode(m proto.Message) ([]byte, error) { return protojson.Marshal(m) }
 
 // PublishAll publishes every envelope without waiting for each ack in turn,
 // then waits for all of them. It returns the first error.
 func (b *Bus) PublishAll(ctx context.Context, envs []Envelope) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(envs))
 	for _, e := range envs {
-		data, err := protojson.Marshal(e.Message)
-		if err != nil {
-			return fmt.Errorf("encode %s: %w", e.Subject, err)
+		data := e.Data
+		if data == nil {
+			var err error
+			if data, err = Encode(e.Message); err != nil {
+				return fmt.Errorf("encode %s: %w", e.Subject, err)
+			}
 		}
 		f, err := b.js.PublishAsync(b.Subject(e.Subject), data, jetstream.WithMsgID(e.MsgID))
 		if err != nil {

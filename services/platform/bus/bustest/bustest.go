@@ -4,10 +4,15 @@
 package bustest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"crawlspace.dev/services/platform/bus"
 )
@@ -39,4 +44,47 @@ func New(t testing.TB) *bus.Bus {
 		t.Fatal(err)
 	}
 	return bs
+}
+
+// Closed returns a bus on the same streams as b whose connection is
+// closed, so that every publish on it fails, as when the server goes away
+// between a commit and the publish that announces it.
+func Closed(t testing.TB, b *bus.Bus) *bus.Bus {
+	t.Helper()
+	nc, err := nats.Connect(b.Conn().ConnectedUrl())
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := strings.TrimSuffix(b.Subject("x"), ".x")
+	out, err := bus.New(nc, bus.Options{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	return out
+}
+
+// Stored returns how many messages of subject name (unprefixed) the
+// stream that holds it keeps: what consumers see, after JetStream dropped
+// duplicates.
+func Stored(t testing.TB, b *bus.Bus, name string) uint64 {
+	t.Helper()
+	js, err := jetstream.New(b.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	stream, err := js.StreamNameBySubject(ctx, b.Subject(name))
+	if err != nil {
+		t.Fatalf("find the stream of %s: %v", name, err)
+	}
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(b.Subject(name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Subjects[b.Subject(name)]
 }

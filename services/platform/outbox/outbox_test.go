@@ -1,0 +1,240 @@
+package outbox_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+
+	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
+	"crawlspace.dev/services/platform/bus"
+	"crawlspace.dev/services/platform/bus/bustest"
+	"crawlspace.dev/services/platform/outbox"
+	"crawlspace.dev/services/platform/store/storetest"
+)
+
+// events returns n image.matched envelopes whose ids start with tag.
+func events(tag string, n int) []bus.Envelope {
+	out := make([]bus.Envelope, n)
+	for i := range out {
+		d := fmt.Sprintf("sha256:%s%d", tag, i)
+		out[i] = bus.Envelope{Subject: crawlspacev1.SubjectImageMatched, MsgID: "m:" + d,
+			Message: &crawlspacev1.ImageMatched{Digest: d, Findings: int32(i)}}
+	}
+	return out
+}
+
+// received collects the digests of image.matched events published on b.
+type received struct {
+	mu      sync.Mutex
+	digests map[string]int
+}
+
+func listen(t *testing.T, b *bus.Bus) *received {
+	t.Helper()
+	r := &received{digests: map[string]int{}}
+	sub, err := b.Conn().Subscribe(b.Subject(crawlspacev1.SubjectImageMatched),
+		func(m *nats.Msg) {
+			var ev crawlspacev1.ImageMatched
+			if err := bus.Decode(m.Data, &ev); err != nil {
+				t.Errorf("decode %q: %v", m.Data, err)
+				return
+			}
+			r.mu.Lock()
+			r.digests[ev.GetDigest()]++
+			r.mu.Unlock()
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	return r
+}
+
+// wait returns the digests received once want of them have arrived, or
+// after two seconds.
+func (r *received) wait(want int) map[string]int {
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		r.mu.Lock()
+		n := len(r.digests)
+		r.mu.Unlock()
+		if n >= want {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Anything sent twice would have arrived by now too.
+	time.Sleep(50 * time.Millisecond)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	for d, n := range r.digests {
+		out[d] = n
+	}
+	return out
+}
+
+// put stores envs under source in a committed transaction.
+func put(t *testing.T, pool *pgxpool.Pool, o *outbox.Outbox, source string,
+	envs []bus.Envelope) *outbox.Batch {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := o.Put(ctx, tx, source, envs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func stored(t *testing.T, pool *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPutThenSend(t *testing.T) {
+	pool, _ := storetest.New(t)
+	b := bustest.New(t)
+	got := listen(t, b)
+	o := outbox.New(pool, b)
+
+	batch := put(t, pool, o, "work-1", events("a", 3))
+	if batch.Len() != 3 {
+		t.Fatalf("batch of %d events, want 3", batch.Len())
+	}
+	if n := stored(t, pool); n != 1 {
+		t.Fatalf("%d stored batches before sending, want 1", n)
+	}
+	if err := batch.Send(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if d := got.wait(3); len(d) != 3 || d["sha256:a0"] != 1 || d["sha256:a2"] != 1 {
+		t.Fatalf("received %v, want a0, a1 and a2 once each", d)
+	}
+	if n := stored(t, pool); n != 0 {
+		t.Fatalf("%d stored batches after sending, want 0", n)
+	}
+}
+
+func TestRolledBackPutStoresNothing(t *testing.T) {
+	pool, _ := storetest.New(t)
+	o := outbox.New(pool, bustest.New(t))
+	ctx := t.Context()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Put(ctx, tx, "work-1", events("a", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := stored(t, pool); n != 0 {
+		t.Fatalf("%d stored batches after rollback, want 0", n)
+	}
+	b, err := o.Put(ctx, nil, "work-1", nil)
+	if err != nil || b != nil || b.Len() != 0 || b.Send(ctx) != nil {
+		t.Fatalf("Put of no events = %v, %v; want a nil batch that sends nothing", b, err)
+	}
+}
+
+// TestResendAfterFailedSend commits a batch whose publish fails, as when
+// the bus goes away between the commit and the publish; the retry of the
+// same work sends it, and leaves a younger batch of other work to its
+// writer while sending a stale one.
+func TestResendAfterFailedSend(t *testing.T) {
+	pool, _ := storetest.New(t)
+	b := bustest.New(t)
+	got := listen(t, b)
+	ctx := t.Context()
+
+	broken := outbox.New(pool, bustest.Closed(t, b))
+	batch := put(t, pool, broken, "work-1", events("a", 3))
+	if err := batch.Send(ctx); err == nil {
+		t.Fatal("Send on a closed connection succeeded")
+	}
+	put(t, pool, broken, "work-2", events("b", 2))
+	put(t, pool, broken, "work-3", events("c", 1))
+	if _, err := pool.Exec(ctx, `UPDATE outbox SET created_at = now() - interval '2 minutes'
+		WHERE source = 'work-3'`); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := outbox.New(pool, b).Resend(ctx, "work-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Errorf("Resend counted %d events of work-1, want 3", n)
+	}
+	d := got.wait(4)
+	for _, want := range []string{"sha256:a0", "sha256:a1", "sha256:a2", "sha256:c0"} {
+		if d[want] != 1 {
+			t.Errorf("%s received %d times, want once (all: %v)", want, d[want], d)
+		}
+	}
+	if d["sha256:b0"] != 0 {
+		t.Errorf("work-2's young batch was resent by work-1's retry")
+	}
+	var left []string
+	rows, _ := pool.Query(ctx, `SELECT source FROM outbox`)
+	for rows.Next() {
+		var s string
+		_ = rows.Scan(&s)
+		left = append(left, s)
+	}
+	if rows.Err() != nil || len(left) != 1 || left[0] != "work-2" {
+		t.Fatalf("stored after resend: %v (%v), want work-2 alone", left, rows.Err())
+	}
+}
+
+// TestConcurrentResendSendsOnce runs replicas' resends at once over many
+// stored batches: each batch is sent by exactly one of them.
+func TestConcurrentResendSendsOnce(t *testing.T) {
+	pool, _ := storetest.New(t)
+	b := bustest.New(t)
+	o := outbox.New(pool, b)
+	const batches = 40
+	for i := range batches {
+		put(t, pool, o, "work", events(fmt.Sprintf("x%d-", i), 5))
+	}
+	var mu sync.Mutex
+	total := 0
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			n, err := o.Resend(context.WithoutCancel(t.Context()), "work")
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			total += n
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if total != batches*5 {
+		t.Fatalf("replicas sent %d events in all, want %d", total, batches*5)
+	}
+	if n := stored(t, pool); n != 0 {
+		t.Fatalf("%d batches left, want 0", n)
+	}
+}
