@@ -192,6 +192,7 @@ func readManifest(ctx context.Context, src *source, is types.ImageSource,
 		ConfigDigest: ti.ConfigInfo().Digest.String(),
 		MediaType:    mime,
 		Architecture: oci.Architecture,
+		Platform:     platformOf(oci.OS, oci.Architecture, oci.Variant),
 		Created:      oci.Created,
 		Config:       RedactConfig(cfg),
 		Registry:     src.registry,
@@ -419,4 +420,17 @@ func (r *progressReader) Read(b []byte) (int, error) {
 		r.report(r.at)
 	}
 	return n, err
+}
+
+// platformOf names an image config's platform: os/architecture, and the
+// variant when there is one. A config without an os is taken as linux.
+func platformOf(os, arch, variant string) string {
+	if os == "" {
+		os = "linux"
+	}
+	p := os + "/" + arch
+	if variant != "" {
+		p += "/" + variant
+	}
+	return p
 }

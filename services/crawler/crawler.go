@@ -149,6 +149,9 @@ type Image struct {
 	MediaType string
 	// Architecture is the config's architecture, such as "amd64".
 	Architecture string
+	// Platform is the config's os/architecture[/variant], such as
+	// "linux/arm64/v8": which of a manifest list's images this is.
+	Platform string
 	// Created is the config's creation time, nil when it has none.
 	Created *time.Time
 	// Config is the config JSON as read from the image, with the values of

@@ -84,10 +84,6 @@ func (s *Stage) HandleNamed(ctx context.Context, m *bus.Message) error {
 		}
 		return err
 	}
-	// TODO(crawlspace): with PlatformAll a tag names several platform
-	// digests, but tag_observations keeps one digest per tag and time, so
-	// only the first platform's observation is recorded; it should record
-	// the manifest list's digest.
 	for _, img := range imgs {
 		if err := s.publish(ctx, img, &named, start); err != nil {
 			return err

@@ -217,9 +217,10 @@ func storeRepository(ctx context.Context, tx pgx.Tx, img *Image,
 	return nil
 }
 
-// observeTag records that the tag pointed at img.Digest at observed: it
-// extends the newest observation when that names the same digest, and
-// starts a new one otherwise.
+// observeTag records that the tag pointed at img.Digest for img's platform
+// at observed: it extends the platform's newest observation when that
+// names the same digest, and starts a new one otherwise. A tag that names
+// a manifest list has a history for each platform.
 func observeTag(ctx context.Context, tx pgx.Tx, repo int64, img *Image, observed time.Time) error {
 	// Serialise observers of one tag so that two replicas cannot both
 	// start a stretch.
@@ -228,9 +229,11 @@ func observeTag(ctx context.Context, tx pgx.Tx, repo int64, img *Image, observed
 		return fmt.Errorf("lock tag %s: %w", img.Tag, err)
 	}
 	var newest string
+	var first time.Time
 	err := tx.QueryRow(ctx, `
-		SELECT digest FROM tag_observations WHERE repository_id = $1 AND tag = $2
-		ORDER BY first_seen DESC LIMIT 1`, repo, img.Tag).Scan(&newest)
+		SELECT digest, first_seen FROM tag_observations
+		WHERE repository_id = $1 AND tag = $2 AND platform = $3
+		ORDER BY first_seen DESC LIMIT 1`, repo, img.Tag, img.Platform).Scan(&newest, &first)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("read tag %s: %w", img.Tag, err)
 	}
@@ -239,16 +242,15 @@ func observeTag(ctx context.Context, tx pgx.Tx, repo int64, img *Image, observed
 	// stretch it belongs to.
 	if newest == img.Digest {
 		_, err = tx.Exec(ctx, `
-			UPDATE tag_observations SET last_seen = greatest(last_seen, $4)
-			WHERE repository_id = $1 AND tag = $2 AND first_seen = (
-				SELECT max(first_seen) FROM tag_observations
-				WHERE repository_id = $1 AND tag = $2) AND digest = $3`,
-			repo, img.Tag, img.Digest, observed)
+			UPDATE tag_observations SET last_seen = greatest(last_seen, $5)
+			WHERE repository_id = $1 AND tag = $2 AND platform = $3 AND first_seen = $4`,
+			repo, img.Tag, img.Platform, first, observed)
 	} else {
 		_, err = tx.Exec(ctx, `
-			INSERT INTO tag_observations (repository_id, tag, digest, first_seen, last_seen)
-			VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING`,
-			repo, img.Tag, img.Digest, observed)
+			INSERT INTO tag_observations (repository_id, tag, platform, digest, first_seen,
+				last_seen)
+			VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING`,
+			repo, img.Tag, img.Platform, img.Digest, observed)
 	}
 	if err != nil {
 		return fmt.Errorf("observe tag %s: %w", img.Tag, err)

@@ -9,7 +9,7 @@ import (
 
 // tagsQuery lists, for each digest, the full references whose tag points
 // at it now: a tag observation of the digest that no later observation of
-// the same repository and tag follows.
+// the same repository, tag and platform follows.
 const tagsQuery = `
 	SELECT o.digest, r.registry || '/' || r.name || ':' || o.tag
 	FROM unnest($1::text[]) AS d (digest)
@@ -18,7 +18,7 @@ const tagsQuery = `
 	WHERE NOT EXISTS (
 		SELECT 1 FROM tag_observations n
 		WHERE n.repository_id = o.repository_id AND n.tag = o.tag
-		  AND n.first_seen > o.first_seen)
+		  AND n.platform = o.platform AND n.first_seen > o.first_seen)
 	ORDER BY 1, 2`
 
 // queueTags queues tagsQuery for digests on b; once the batch is read,

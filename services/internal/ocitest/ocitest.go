@@ -27,6 +27,7 @@ const (
 	MediaTarZstd  = "application/vnd.oci.image.layer.v1.tar+zstd"
 	mediaManifest = "application/vnd.oci.image.manifest.v1+json"
 	mediaConfig   = "application/vnd.oci.image.config.v1+json"
+	mediaIndex    = "application/vnd.oci.image.index.v1+json"
 )
 
 // Entry is one tar member. Type defaults to a regular file (or a directory
@@ -125,8 +126,16 @@ type Image struct {
 	Blobs    map[string][]byte
 }
 
-// Build returns an image with config user and layers, lowest first.
+// Build returns a linux/amd64 image with config user and layers, lowest
+// first.
 func Build(t testing.TB, user string, layers ...Layer) *Image {
+	t.Helper()
+	return BuildPlatform(t, "linux/amd64", user, layers...)
+}
+
+// BuildPlatform returns an image for platform ("linux/arm64/v8") with
+// config user and layers, lowest first.
+func BuildPlatform(t testing.TB, platform, user string, layers ...Layer) *Image {
 	t.Helper()
 	img := &Image{Blobs: map[string][]byte{}}
 	var descs []map[string]any
@@ -145,12 +154,11 @@ func Build(t testing.TB, user string, layers ...Layer) *Image {
 	// diff_ids should name the uncompressed tars; the crawler never reads
 	// them, so the blob digests stand in.
 	cfg := marshal(t, map[string]any{
-		"created":      "2024-05-01T12:00:00Z",
-		"architecture": "amd64",
-		"os":           "linux",
-		"config":       map[string]any{"User": user},
-		"rootfs":       map[string]any{"type": "layers", "diff_ids": ids},
+		"created": "2024-05-01T12:00:00Z",
+		"config":  map[string]any{"User": user},
+		"rootfs":  map[string]any{"type": "layers", "diff_ids": ids},
 	})
+	cfg = marshal(t, withPlatform(t, cfg, platform))
 	cfgDigest := ManifestDigest(cfg)
 	img.Blobs[cfgDigest] = cfg
 	img.Manifest = marshal(t, map[string]any{
@@ -209,6 +217,45 @@ func Push(t testing.TB, registry, repo, tag string, img *Image) string {
 	}
 	do(t, http.MethodPut, base+"/manifests/"+tag, mediaManifest, img.Manifest)
 	return ManifestDigest(img.Manifest)
+}
+
+// PushIndex uploads each image of imgs, keyed by platform ("linux/arm64"),
+// and an OCI image index listing them to registry as repo:tag. It returns
+// the index's digest.
+func PushIndex(t testing.TB, registry, repo, tag string, imgs map[string]*Image) string {
+	t.Helper()
+	var manifests []map[string]any
+	for platform, img := range imgs {
+		d := Push(t, registry, repo, ManifestDigest(img.Manifest), img)
+		manifests = append(manifests, map[string]any{
+			"mediaType": mediaManifest, "digest": d, "size": len(img.Manifest),
+			"platform": withPlatform(t, []byte("{}"), platform),
+		})
+	}
+	index := marshal(t, map[string]any{
+		"schemaVersion": 2, "mediaType": mediaIndex, "manifests": manifests,
+	})
+	do(t, http.MethodPut, "http://"+registry+"/v2/"+repo+"/manifests/"+tag, mediaIndex, index)
+	return ManifestDigest(index)
+}
+
+// withPlatform returns the JSON object doc with platform's os,
+// architecture and variant set.
+func withPlatform(t testing.TB, doc []byte, platform string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(doc, &m); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.SplitN(platform, "/", 3)
+	if len(parts) < 2 {
+		t.Fatalf("platform %q is not os/architecture[/variant]", platform)
+	}
+	m["os"], m["architecture"] = parts[0], parts[1]
+	if len(parts) == 3 {
+		m["variant"] = parts[2]
+	}
+	return m
 }
 
 // do sends one registry request and fails the test unless it succeeds.
