@@ -8,7 +8,7 @@ import (
 
 // TestMatchEcosystems checks the pure core on every ecosystem: fixed
 // versions and OSV ranges, each in the ecosystem's own order, releases per
-// distribution and ” for language packages, and the explicit statuses.
+// distribution and the empty release for language packages, and the explicit statuses.
 func TestMatchEcosystems(t *testing.T) {
 	osv := func(events ...Event) []Range { return []Range{{Type: "ECOSYSTEM", Events: events}} }
 	rows := []Affected{

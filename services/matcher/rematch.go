@@ -19,8 +19,9 @@ import (
 // noticeCandidates is every package of a stored image that the notice's
 // affected rows ($1) name, the first architecture of a binary only: in the
 // row's release for distribution packages, in any image for language
-// packages (release ”). Its release column is the one the package is
-// matched in: the image's, or ” for a language package.
+// packages (whose rows have the empty release). Its release column is the
+// one the package is matched in: the image's, or empty for a language
+// package.
 const noticeCandidates = `
 	SELECT DISTINCT ON (p.image_digest, p.ecosystem, p.name)
 		p.image_digest, p.ecosystem, p.name, p.source_name, p.source_version,

@@ -139,7 +139,7 @@ func recordStatus(ctx context.Context, tx pgx.Tx, d, status, reason string) (boo
 
 // candidateQuery joins the image's packages with the affected rows that
 // name their source package: those of the image's release for
-// distribution packages, those of release ” for language packages. Rows
+// distribution packages, those of the empty release for language packages. Rows
 // of several architectures of one binary come in architecture order.
 const candidateQuery = `
 	SELECT p.ecosystem, p.name, p.source_name, p.source_version, a.notice_id, a.release,
