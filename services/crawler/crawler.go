@@ -27,7 +27,7 @@ const (
 	// MaxImageBytes bounds an image's uncompressed layers.
 	MaxImageBytes = 16 << 30
 	// MaxImageFiles bounds the tar members of an image's layers.
-	MaxImageFiles = 2_000_000
+	MaxImageFiles = 400_000
 	// MaxImageTime bounds the time one crawl may take.
 	MaxImageTime = 15 * time.Minute
 )

@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
@@ -195,25 +197,105 @@ func (p *scanPlan) parseDB(eco string, statusD bool, e *imagefs.Entry) ([]Packag
 	return out, nil
 }
 
-// encodeFeatures serializes f for the layer cache: zstd-compressed JSON.
+// encodeFeatures serializes f for the layer cache: zstd-compressed JSON,
+// as json.Marshal writes it. The JSON is written one entry at a time into
+// the compressor, so that a layer of millions of entries never holds its
+// JSON whole.
 func encodeFeatures(f *features) ([]byte, error) {
-	data, err := json.Marshal(f)
-	if err != nil {
-		return nil, fmt.Errorf("encode layer features: %w", err)
-	}
-	zw, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
+	var out bytes.Buffer
+	zw, err := zstd.NewWriter(&out, zstd.WithEncoderLevel(zstd.SpeedFastest),
 		zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return nil, fmt.Errorf("encode layer features: %w", err)
 	}
-	defer zw.Close()
-	return zw.EncodeAll(data, nil), nil
+	bw := bufio.NewWriterSize(zw, 64<<10)
+	err = writeFeatures(bw, f)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		zw.Close()
+		return nil, fmt.Errorf("encode layer features: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("encode layer features: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// writeFeatures writes f to w as json.Marshal would, one entry at a time.
+func writeFeatures(w io.Writer, f *features) error {
+	jw := &jsonWriter{w: w}
+	jw.enc = json.NewEncoder(&jw.buf)
+	jw.raw(`{"fs":`)
+	if f.FS == nil {
+		jw.raw("null")
+	} else {
+		jw.layer(f.FS)
+	}
+	if len(f.Packages) > 0 {
+		jw.raw(`,"pkgs":`)
+		jw.value(f.Packages)
+	}
+	jw.raw("}")
+	return jw.err
+}
+
+// jsonWriter writes JSON values to w, keeping the first error.
+type jsonWriter struct {
+	w   io.Writer
+	enc *json.Encoder
+	buf bytes.Buffer
+	err error
+}
+
+// layer writes l as json.Marshal would.
+func (jw *jsonWriter) layer(l *imagefs.Layer) {
+	jw.raw(`{"e":`)
+	if l.Entries == nil {
+		jw.raw("null")
+	} else {
+		jw.raw("[")
+		for i := range l.Entries {
+			if i > 0 {
+				jw.raw(",")
+			}
+			jw.value(&l.Entries[i])
+		}
+		jw.raw("]")
+	}
+	if len(l.Whiteouts) > 0 {
+		jw.raw(`,"w":`)
+		jw.value(l.Whiteouts)
+	}
+	jw.raw(`,"b":` + strconv.FormatInt(l.Bytes, 10) + "}")
+}
+
+// value writes v in JSON.
+func (jw *jsonWriter) value(v any) {
+	if jw.err != nil {
+		return
+	}
+	jw.buf.Reset()
+	if jw.err = jw.enc.Encode(v); jw.err != nil {
+		return
+	}
+	// Encode ends the value with a newline, which Marshal does not.
+	_, jw.err = jw.w.Write(bytes.TrimSuffix(jw.buf.Bytes(), []byte("\n")))
+}
+
+// raw writes s as it is.
+func (jw *jsonWriter) raw(s string) {
+	if jw.err == nil {
+		_, jw.err = io.WriteString(jw.w, s)
+	}
 }
 
 // maxFeaturesSize bounds a decoded features value read from the cache.
 const maxFeaturesSize = 1 << 30
 
-// decodeFeatures reverses [encodeFeatures].
+// decodeFeatures reverses [encodeFeatures]. It reads the entries one at a
+// time, so that a layer of millions of them needs no copy of its JSON.
 func decodeFeatures(data []byte) (*features, error) {
 	zr, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderMaxMemory(maxFeaturesSize))
@@ -222,13 +304,128 @@ func decodeFeatures(data []byte) (*features, error) {
 	}
 	defer zr.Close()
 	var f features
-	if err := json.NewDecoder(zr).Decode(&f); err != nil {
+	dec := json.NewDecoder(zr)
+	err = readObject(dec, func(key string) error {
+		switch key {
+		case "fs":
+			return readLayer(dec, &f.FS)
+		case "pkgs":
+			return dec.Decode(&f.Packages)
+		default:
+			return skipValue(dec)
+		}
+	})
+	if err != nil {
 		return nil, fmt.Errorf("decode layer features: %w", err)
 	}
 	if f.FS == nil {
 		return nil, fmt.Errorf("decode layer features: no file entries")
 	}
 	return &f, nil
+}
+
+// readLayer decodes an [imagefs.Layer] or null into *lp.
+func readLayer(dec *json.Decoder, lp **imagefs.Layer) error {
+	l := &imagefs.Layer{}
+	null := true
+	err := readObjectOrNull(dec, &null, func(key string) error {
+		switch key {
+		case "e":
+			return readEntries(dec, &l.Entries)
+		case "w":
+			return dec.Decode(&l.Whiteouts)
+		case "b":
+			return dec.Decode(&l.Bytes)
+		default:
+			return skipValue(dec)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if !null {
+		*lp = l
+	}
+	return nil
+}
+
+// readEntries decodes an array of entries, or null, into *out.
+func readEntries(dec *json.Decoder, out *[]imagefs.Entry) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		*out = nil
+		return nil
+	}
+	if tok != json.Delim('[') {
+		return fmt.Errorf("entries: got %v, want an array", tok)
+	}
+	var c imagefs.Collector
+	for dec.More() {
+		var e imagefs.Entry
+		if err := dec.Decode(&e); err != nil {
+			return err
+		}
+		c.Add(e)
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	if *out = c.Entries(); *out == nil {
+		*out = []imagefs.Entry{}
+	}
+	return nil
+}
+
+// readObject reads a JSON object, calling field for each key with the
+// decoder at its value, which field must consume.
+func readObject(dec *json.Decoder, field func(key string) error) error {
+	null := false
+	if err := readObjectOrNull(dec, &null, field); err != nil {
+		return err
+	}
+	if null {
+		return fmt.Errorf("got null, want an object")
+	}
+	return nil
+}
+
+// readObjectOrNull is [readObject] that also takes null, reporting it in
+// *null.
+func readObjectOrNull(dec *json.Decoder, null *bool, field func(key string) error) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if *null = tok == nil; *null {
+		return nil
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("got %v, want an object", tok)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return fmt.Errorf("got key %v", tok)
+		}
+		if err := field(key); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+// skipValue reads and drops one JSON value.
+func skipValue(dec *json.Decoder) error {
+	var v json.RawMessage
+	return dec.Decode(&v)
 }
 
 // packageKey identifies a package version for layer attribution.

@@ -4,11 +4,14 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +23,18 @@ import (
 const maxCrawlRSS = 256 << 20
 
 // envMemoryRef tells the test binary, run again as a child, to crawl one
-// image in [TestCrawlMemoryChild].
-const envMemoryRef = "CRAWLSPACE_MEMORY_TEST_REF"
+// image in [TestCrawlMemoryChild]; envMemoryFiles, when set, is the
+// child's [crawler.Limits] ImageFiles.
+const (
+	envMemoryRef   = "CRAWLSPACE_MEMORY_TEST_REF"
+	envMemoryFiles = "CRAWLSPACE_MEMORY_TEST_FILES"
+)
+
+// fileLimit is the default file limit, which the memory test crawls up
+// to. A merged file of a one-layer image of small files costs about 450
+// bytes of peak RSS over the 30 MiB any crawl takes, so this many fit in
+// [maxCrawlRSS] with room for a package database besides.
+const fileLimit = crawler.MaxImageFiles
 
 // zeros reads as an endless run of zero bytes.
 type zeros struct{}
@@ -107,6 +120,7 @@ func TestCrawlMemoryBounded(t *testing.T) {
 	tests := []struct {
 		name    string
 		layers  []ocitest.Layer
+		files   int
 		wantErr string
 	}{
 		{"gzip bomb of huge files", []ocitest.Layer{streamLayer(t,
@@ -115,18 +129,21 @@ func TestCrawlMemoryBounded(t *testing.T) {
 			member{name: "opt/app/huge.jar", head: "PK\x03\x04", size: gib / 2},
 			member{name: "usr/lib/python3/dist-packages/x-1.dist-info/METADATA",
 				size: gib / 4},
-		)}, ""},
+		)}, 0, ""},
 		{"huge package database", []ocitest.Layer{streamLayer(t,
-			member{name: "var/lib/dpkg/status", size: gib})}, "too large"},
-		// TODO(crawlspace): a merged file costs about 1 KiB, so an image near
-		// MaxImageFiles (2M) would need 2 GiB; this stays at a tenth of that.
-		{"many files", []ocitest.Layer{streamLayer(t, manyFiles(150_000)...)}, ""},
-		{"huge pax header", []ocitest.Layer{hugePAXLayer(t)}, "unreadable"},
+			member{name: "var/lib/dpkg/status", size: gib})}, 0, "too large"},
+		// As many files as the limit allows, each merged and listed.
+		{"many files", []ocitest.Layer{streamLayer(t, manyFiles(fileLimit)...)},
+			fileLimit, ""},
+		{"more files than the limit", []ocitest.Layer{
+			streamLayer(t, manyFiles(fileLimit+1)...)}, fileLimit,
+			fmt.Sprintf("more than %d files", fileLimit)},
+		{"huge pax header", []ocitest.Layer{hugePAXLayer(t)}, 0, "unreadable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ref := ocitest.Write(t, t.TempDir(), "hostile", "0:0", tt.layers...)
-			out, rss := crawlInChild(t, ref)
+			out, rss := crawlInChild(t, ref, tt.files)
 			t.Logf("peak RSS %d MiB: %s", rss>>20, out)
 			if rss <= 0 || rss >= maxCrawlRSS {
 				t.Errorf("peak RSS %d MiB, want under %d MiB", rss>>20, maxCrawlRSS>>20)
@@ -141,15 +158,17 @@ func TestCrawlMemoryBounded(t *testing.T) {
 	}
 }
 
-// crawlInChild crawls ref in a child run of this test binary and returns
-// what it printed and its peak resident set in bytes, as the child read
-// VmHWM from /proc/self/status after its crawl. (The rusage of a child
-// would not do: the kernel carries the forking parent's peak into it.)
-func crawlInChild(t *testing.T, ref string) (string, int64) {
+// crawlInChild crawls ref in a child run of this test binary, under a
+// file limit of files unless that is 0, and returns what it printed and
+// its peak resident set in bytes, as the child read VmHWM from
+// /proc/self/status after its crawl. (The rusage of a child would not do:
+// the kernel carries the forking parent's peak into it.)
+func crawlInChild(t *testing.T, ref string, files int) (string, int64) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestCrawlMemoryChild$",
 		"-test.v")
-	cmd.Env = append(os.Environ(), envMemoryRef+"="+ref)
+	cmd.Env = append(os.Environ(), envMemoryRef+"="+ref,
+		fmt.Sprintf("%s=%d", envMemoryFiles, files))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("child crawl: %v\n%s", err, out)
@@ -172,14 +191,50 @@ func crawlInChild(t *testing.T, ref string) (string, int64) {
 	return result, kib << 10
 }
 
+// memCache is a [crawler.LayerCache] in memory, so that a child crawl
+// encodes each layer's features for the cache as a crawl by the stage
+// does.
+type memCache struct {
+	mu     sync.Mutex
+	layers map[string][]byte
+}
+
+func (c *memCache) GetLayers(_ context.Context, key string,
+	digests []string) (map[string][]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string][]byte)
+	for _, d := range digests {
+		if data, ok := c.layers[key+" "+d]; ok {
+			out[d] = data
+		}
+	}
+	return out, nil
+}
+
+func (c *memCache) PutLayer(_ context.Context, key, digest string, features []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.layers == nil {
+		c.layers = make(map[string][]byte)
+	}
+	c.layers[key+" "+digest] = features
+	return nil
+}
+
 // TestCrawlMemoryChild is the child of [TestCrawlMemoryBounded]; run
-// otherwise, it does nothing.
+// otherwise, it does nothing. It crawls with a [memCache].
 func TestCrawlMemoryChild(t *testing.T) {
 	ref := os.Getenv(envMemoryRef)
 	if ref == "" {
 		t.Skip("run by TestCrawlMemoryBounded only")
 	}
-	img, err := crawler.Crawl(t.Context(), ref, crawler.CrawlOptions{})
+	files, err := strconv.Atoi(os.Getenv(envMemoryFiles))
+	if err != nil {
+		t.Fatalf("%s: %v", envMemoryFiles, err)
+	}
+	img, err := crawler.Crawl(t.Context(), ref, crawler.CrawlOptions{Cache: &memCache{},
+		Limits: crawler.Limits{ImageFiles: files}})
 	status, serr := os.ReadFile("/proc/self/status")
 	if serr != nil {
 		t.Fatal(serr)

@@ -115,16 +115,18 @@ func copyFeatures(ctx context.Context, tx pgx.Tx, img *Image) error {
 	copies := []struct {
 		table string
 		cols  []string
-		rows  [][]any
+		rows  pgx.CopyFromSource
 	}{
 		{"image_packages", []string{"image_digest", "ecosystem", "name", "version", "arch",
-			"source_name", "source_version", "layer_digest"}, packageRows(img)},
+			"source_name", "source_version", "layer_digest"},
+			pgx.CopyFromRows(packageRows(img))},
 		{"image_files", []string{"image_digest", "path", "type", "mode", "uid", "gid", "size",
 			"link", "layer_digest"}, fileRows(img)},
-		{"image_config_files", []string{"image_digest", "path", "content"}, configRows(img)},
+		{"image_config_files", []string{"image_digest", "path", "content"},
+			pgx.CopyFromRows(configRows(img))},
 	}
 	for _, c := range copies {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows))
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, c.rows)
 		if err != nil {
 			return fmt.Errorf("copy %s: %w", c.table, err)
 		}
@@ -152,23 +154,39 @@ func packageRows(img *Image) [][]any {
 	return rows
 }
 
-// fileRows returns one row per path. Paths and links are made storable as
-// text, and owners outside int4 are stored as -1.
-func fileRows(img *Image) [][]any {
-	seen := make(map[string]int)
-	var rows [][]any
+// fileRows returns the image's files as rows, one per path, made as COPY
+// reads them so that an image of many files is not held twice. Paths and
+// links are made storable as text, and owners outside int4 are stored as
+// -1. Two paths that differ only in bytes text cannot hold store as one,
+// the first of them.
+func fileRows(img *Image) pgx.CopyFromSource {
+	// Only a path that textOf changes can collide with another.
+	var changed map[string]bool
 	for _, f := range img.Files {
-		p := textOf([]byte(f.Path))
-		row := []any{img.Digest, p, string(f.Type), int32(f.Mode), int4(f.UID), int4(f.GID),
-			f.Size, textOf([]byte(f.Link)), f.Layer}
-		if i, ok := seen[p]; ok {
-			rows[i] = row
-			continue
+		if p := textOf([]byte(f.Path)); p != f.Path {
+			if changed == nil {
+				changed = map[string]bool{}
+			}
+			changed[p] = false
 		}
-		seen[p] = len(rows)
-		rows = append(rows, row)
 	}
-	return rows
+	i := 0
+	return pgx.CopyFromFunc(func() ([]any, error) {
+		for ; i < len(img.Files); i++ {
+			f := img.Files[i]
+			p := textOf([]byte(f.Path))
+			if done, ok := changed[p]; ok {
+				if done {
+					continue
+				}
+				changed[p] = true
+			}
+			i++
+			return []any{img.Digest, p, string(f.Type), int32(f.Mode), int4(f.UID),
+				int4(f.GID), f.Size, textOf([]byte(f.Link)), f.Layer}, nil
+		}
+		return nil, nil
+	})
 }
 
 func int4(v int) int32 {

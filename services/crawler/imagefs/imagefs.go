@@ -7,9 +7,10 @@ package imagefs
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -26,6 +27,50 @@ const (
 	TypeBlock    Type = "block"
 	TypeFifo     Type = "fifo"
 )
+
+// Kind is a [Type] in one byte, as layer entries keep it. Its text form
+// is the Type's, so that it encodes as the Type would.
+type Kind uint8
+
+// The kinds of layer entries, one per [Type].
+const (
+	KindFile Kind = iota + 1
+	KindDir
+	KindSymlink
+	KindHardlink
+	KindChar
+	KindBlock
+	KindFifo
+)
+
+// kindTypes maps each [Kind] to its [Type]; 0 has none.
+var kindTypes = [...]Type{"", TypeFile, TypeDir, TypeSymlink, TypeHardlink, TypeChar,
+	TypeBlock, TypeFifo}
+
+// Type returns k's [Type], "" for a value that is no kind.
+func (k Kind) Type() Type {
+	if int(k) < len(kindTypes) {
+		return kindTypes[k]
+	}
+	return ""
+}
+
+// MarshalText returns k's [Type] name.
+func (k Kind) MarshalText() ([]byte, error) {
+	return []byte(k.Type()), nil
+}
+
+// UnmarshalText sets k to the kind of the [Type] named by text; "" is 0,
+// as MarshalText writes it.
+func (k *Kind) UnmarshalText(text []byte) error {
+	for i, t := range kindTypes {
+		if string(t) == string(text) {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown file type %q", text)
+}
 
 // MaxHops is how many symbolic links a path resolution follows before it
 // gives up with [ErrLinkLoop].
@@ -96,46 +141,91 @@ var ErrLimit = errors.New("layer over its limit")
 // FS is the merged view of the layers added so far. It is not safe for
 // concurrent use.
 type FS struct {
-	opts   Options
-	root   *node
-	layers int
+	opts Options
+	root *node
+	// digests names the layers applied, by [node.layer].
+	digests []string
+	// paths holds the paths of the nodes whose path is not their entry's:
+	// implicit directories, and entries written through a symbolic link.
+	paths map[*node]string
 }
 
 // node is one entry of the merged tree. Directories have a children map;
-// implicit directories (named only as parents in the layers) have no file.
+// implicit directories (named only as parents in the layers) have no
+// entry. A node points at the layer entry that wrote it rather than
+// holding a copy, and takes its path from it, so that a merged file costs
+// little more than its layer entry.
 type node struct {
-	path     string
-	file     *File
+	entry    *Entry
 	children map[string]*node
-	content  []byte
-	captured bool
+	layer    int32
 }
 
 // New returns an empty FS.
 func New(opts Options) *FS {
-	return &FS{opts: opts, root: &node{path: "/", children: map[string]*node{}}}
+	root := &node{children: map[string]*node{}}
+	return &FS{opts: opts, root: root, paths: map[*node]string{root: "/"}}
+}
+
+// path returns n's clean absolute path.
+func (fs *FS) path(n *node) string {
+	if p, ok := fs.paths[n]; ok {
+		return p
+	}
+	return n.entry.Path
 }
 
 // Files returns every file of the merged image, sorted by path. Directories
 // that no layer recorded but that hold files are left out, as is the root.
+// It returns nil when there are none.
 func (fs *FS) Files() []File {
-	var out []File
+	n := fs.root.count()
+	if n == 0 {
+		return nil
+	}
+	out := make([]File, 0, n)
+	var names []string
 	var walk func(n *node)
 	walk = func(n *node) {
-		if n.file != nil {
-			out = append(out, *n.file)
+		if n.entry != nil {
+			out = append(out, fs.stat(n))
 		}
-		names := make([]string, 0, len(n.children))
+		// names is shared by every level: each level appends its own
+		// names after its parent's and cuts them off when done.
+		start := len(names)
 		for name := range n.children {
 			names = append(names, name)
 		}
-		sort.Strings(names)
-		for _, name := range names {
-			walk(n.children[name])
+		slices.Sort(names[start:])
+		for i := start; i < len(names); i++ {
+			walk(n.children[names[i]])
 		}
+		names = names[:start]
 	}
 	walk(fs.root)
 	return out
+}
+
+// count returns how many nodes with an entry n's subtree holds, n included.
+func (n *node) count() int {
+	c := 0
+	if n.entry != nil {
+		c = 1
+	}
+	for _, child := range n.children {
+		c += child.count()
+	}
+	return c
+}
+
+// stat returns n as a [File].
+func (fs *FS) stat(n *node) File {
+	if n.entry == nil {
+		return File{Path: fs.path(n), Type: TypeDir}
+	}
+	m := &n.entry.File
+	return File{Path: fs.path(n), Type: m.Type.Type(), Mode: int64(m.Mode), UID: m.UID,
+		GID: m.GID, Size: m.Size, Link: m.Link, Layer: fs.digests[n.layer]}
 }
 
 // Stat returns the file at p after resolving symbolic links inside the
@@ -145,10 +235,7 @@ func (fs *FS) Stat(p string) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
-	if n.file == nil {
-		return File{Path: n.path, Type: TypeDir}, nil
-	}
-	return *n.file, nil
+	return fs.stat(n), nil
 }
 
 // Content returns the captured content of the file at p, resolving
@@ -156,10 +243,10 @@ func (fs *FS) Stat(p string) (File, error) {
 // to a regular file or hard link whose content was captured.
 func (fs *FS) Content(p string) (content []byte, ok bool) {
 	n, err := fs.resolve(p, true)
-	if err != nil || !n.captured {
+	if err != nil || n.entry == nil || !n.entry.Captured {
 		return nil, false
 	}
-	return n.content, true
+	return n.entry.Content, true
 }
 
 // Clean turns a layer entry name or link target into a clean absolute path
@@ -195,10 +282,10 @@ func (fs *FS) resolve(p string, followLast bool) (*node, error) {
 			if hops > MaxHops {
 				return nil, ErrLinkLoop
 			}
-			if strings.HasPrefix(child.file.Link, "/") {
+			if strings.HasPrefix(child.entry.File.Link, "/") {
 				stack = stack[:1]
 			}
-			comps = append(split(child.file.Link), comps...)
+			comps = append(split(child.entry.File.Link), comps...)
 			continue
 		}
 		stack = append(stack, child)
@@ -218,7 +305,7 @@ func split(p string) []string {
 }
 
 func (n *node) isSymlink() bool {
-	return n.file != nil && n.file.Type == TypeSymlink
+	return n.entry != nil && n.entry.File.Type == KindSymlink
 }
 
 func (n *node) isDir() bool {

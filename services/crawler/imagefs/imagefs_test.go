@@ -4,7 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"crawlspace.dev/services/crawler/imagefs"
 	"crawlspace.dev/services/internal/ocitest"
@@ -82,5 +86,65 @@ func TestAddLayerFailureLeavesFS(t *testing.T) {
 	files := fs.Files()
 	if len(files) != 1 || files[0].Path != "/a" {
 		t.Errorf("files after a failed layer = %+v, want only /a", files)
+	}
+}
+
+// TestApplyKeepsLayers merges one scanned layer twice, as an image that
+// repeats a layer does, and checks the merged files, the paths of files
+// written through a symbolic link, and that merging changed no entry of
+// the layer (a hard link takes its target's size in the tree only). /usr,
+// named only as a parent, is left out.
+func TestApplyKeepsLayers(t *testing.T) {
+	l, err := imagefs.Scan(t.Context(), bytes.NewReader(ocitest.Tar(t,
+		ocitest.Entry{Name: "usr/lib/"},
+		ocitest.Entry{Name: "lib", Type: tar.TypeSymlink, Link: "usr/lib"},
+		ocitest.Entry{Name: "lib/a", Body: "abc"},
+		ocitest.Entry{Name: "b", Type: tar.TypeLink, Link: "usr/lib/a"},
+	)), imagefs.Options{Capture: map[string]int64{"/lib/a": 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := slices.Clone(l.Entries)
+	fs := imagefs.New(imagefs.Options{})
+	fs.Apply("sha256:l1", l)
+	fs.Apply("sha256:l2", l)
+	var got []string
+	for _, f := range fs.Files() {
+		got = append(got, fmt.Sprintf("%s %s %d %s", f.Path, f.Type, f.Size, f.Layer))
+	}
+	want := []string{
+		"/b hardlink 3 sha256:l2",
+		"/lib symlink 0 sha256:l2",
+		"/usr/lib dir 0 sha256:l2",
+		"/usr/lib/a file 3 sha256:l2",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Files (-want +got):\n%s", diff)
+	}
+	if c, ok := fs.Content("/b"); !ok || string(c) != "abc" {
+		t.Errorf("Content(/b) = %q, %v; want abc", c, ok)
+	}
+	if diff := cmp.Diff(before, l.Entries); diff != "" {
+		t.Errorf("Apply changed the layer's entries (-before +after):\n%s", diff)
+	}
+}
+
+// TestKindText checks that a Kind encodes as its Type's name and back.
+func TestKindText(t *testing.T) {
+	for k := imagefs.Kind(0); k <= imagefs.KindFifo; k++ {
+		t.Run(string(k.Type()), func(t *testing.T) {
+			text, err := k.MarshalText()
+			if err != nil || string(text) != string(k.Type()) {
+				t.Fatalf("MarshalText = %q, %v; want %q", text, err, k.Type())
+			}
+			var back imagefs.Kind
+			if err := back.UnmarshalText(text); err != nil || back != k {
+				t.Errorf("UnmarshalText(%q) = %d, %v; want %d", text, back, err, k)
+			}
+		})
+	}
+	var k imagefs.Kind
+	if err := k.UnmarshalText([]byte("socket")); err == nil {
+		t.Error("UnmarshalText(socket) succeeded")
 	}
 }

@@ -27,11 +27,30 @@ const (
 type Entry struct {
 	// Path is the member's clean absolute name as written in the layer.
 	Path string `json:"p"`
-	// File is the member's metadata; its Path and Layer are set on merge.
-	File File `json:"f"`
+	// File is the member's metadata.
+	File Meta `json:"f"`
 	// Content is the captured content, when Captured is set.
 	Content  []byte `json:"c,omitempty"`
 	Captured bool   `json:"k,omitempty"`
+}
+
+// Meta is a layer member's metadata: the fields of a [File] that a layer
+// records, in less memory, since an image may hold millions of entries.
+// It encodes in JSON as a File without path and layer would.
+type Meta struct {
+	// Type is the member's kind.
+	Type Kind `json:"type"`
+	// Mode holds the permission bits plus setuid, setgid and sticky.
+	Mode uint16 `json:"mode"`
+	// UID and GID are the numeric owner and group.
+	UID int `json:"uid"`
+	GID int `json:"gid"`
+	// Size is the size in bytes the member's header gives a regular file
+	// or symbolic link; it is 0 for the other kinds.
+	Size int64 `json:"size"`
+	// Link is a symbolic link's target as written in the layer, or a hard
+	// link's target as a clean absolute path.
+	Link string `json:"link,omitempty"`
 }
 
 // Whiteout removes Name from Dir, or every lower entry under Dir when Opaque
@@ -64,15 +83,16 @@ func (fs *FS) AddLayer(ctx context.Context, digest string, blob io.Reader) error
 
 // Apply merges l, the layer with the given digest, over the layers applied
 // before: its whiteouts hide lower entries, then its entries are inserted.
-// digest names the layer in [File.Layer].
+// digest names the layer in [File.Layer]. The FS keeps pointers into
+// l.Entries, which must not change afterwards.
 func (fs *FS) Apply(digest string, l *Layer) {
 	for _, w := range l.Whiteouts {
 		fs.applyWhiteout(w)
 	}
-	for _, e := range l.Entries {
-		fs.insert(digest, e)
+	fs.digests = append(fs.digests, digest)
+	for i := range l.Entries {
+		fs.insert(&l.Entries[i])
 	}
-	fs.layers++
 }
 
 // Scan reads one layer blob (a tar, plain or compressed with gzip or zstd,
@@ -85,8 +105,9 @@ func Scan(ctx context.Context, blob io.Reader, opts Options) (*Layer, error) {
 
 // scanner reads one layer under opts.
 type scanner struct {
-	opts  Options
-	files int
+	opts    Options
+	files   int
+	entries Collector
 }
 
 // readLayer decompresses blob and reads its tar members.
@@ -163,6 +184,7 @@ func (fs *scanner) readTar(ctx context.Context, r io.Reader) (*Layer, error) {
 		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			l.Entries = fs.entries.Entries()
 			return l, nil
 		}
 		if err != nil {
@@ -194,27 +216,27 @@ func (fs *scanner) readMember(l *Layer, hdr *tar.Header, tr *tar.Reader) error {
 	if !ok {
 		return nil
 	}
-	e := Entry{Path: p, File: File{
+	e := Entry{Path: p, File: Meta{
 		Type: typ,
-		Mode: hdr.Mode & 0o7777,
+		Mode: uint16(hdr.Mode & 0o7777),
 		UID:  hdr.Uid,
 		GID:  hdr.Gid,
 		Size: hdr.Size,
 	}}
 	switch typ {
-	case TypeSymlink:
+	case KindSymlink:
 		e.File.Link = hdr.Linkname
-	case TypeHardlink:
+	case KindHardlink:
 		e.File.Link = Clean(hdr.Linkname)
 		e.File.Size = 0
-	case TypeFile:
+	case KindFile:
 		if err := fs.capture(&e, tr); err != nil {
 			return err
 		}
 	default:
 		e.File.Size = 0
 	}
-	l.Entries = append(l.Entries, e)
+	fs.entries.Add(e)
 	return nil
 }
 
@@ -270,26 +292,26 @@ func (fs *scanner) capture(e *Entry, r io.Reader) error {
 	return nil
 }
 
-// fileType maps a tar type flag to a [Type]; ok is false for members that
+// fileType maps a tar type flag to a [Kind]; ok is false for members that
 // are not files (such as pax global headers).
-func fileType(flag byte) (Type, bool) {
+func fileType(flag byte) (Kind, bool) {
 	switch flag {
 	case tar.TypeReg, tar.TypeGNUSparse:
-		return TypeFile, true
+		return KindFile, true
 	case tar.TypeDir:
-		return TypeDir, true
+		return KindDir, true
 	case tar.TypeSymlink:
-		return TypeSymlink, true
+		return KindSymlink, true
 	case tar.TypeLink:
-		return TypeHardlink, true
+		return KindHardlink, true
 	case tar.TypeChar:
-		return TypeChar, true
+		return KindChar, true
 	case tar.TypeBlock:
-		return TypeBlock, true
+		return KindBlock, true
 	case tar.TypeFifo:
-		return TypeFifo, true
+		return KindFifo, true
 	default:
-		return "", false
+		return 0, false
 	}
 }
 
@@ -309,38 +331,55 @@ func (fs *FS) applyWhiteout(w Whiteout) {
 // insert puts e into the tree, replacing what lower layers had at its path.
 // A directory over a directory keeps the lower one's children; anything
 // else replaces the whole lower subtree.
-func (fs *FS) insert(digest string, e Entry) {
+func (fs *FS) insert(e *Entry) {
 	dirPath, name := path.Split(e.Path)
 	parent := fs.mkdirAll(dirPath)
 	old := parent.children[name]
-	f := e.File
-	f.Path = path.Join(parent.path, name)
-	f.Layer = digest
-	n := &node{path: f.Path, file: &f, content: e.Content, captured: e.Captured}
-	switch f.Type {
-	case TypeDir:
+	n := &node{entry: e, layer: int32(len(fs.digests) - 1)}
+	if p, own := childPath(fs.path(parent), name, e.Path); !own {
+		fs.paths[n] = p
+	}
+	switch e.File.Type {
+	case KindDir:
 		n.children = map[string]*node{}
 		if old != nil && old.isDir() {
 			n.children = old.children
 		}
-	case TypeHardlink:
+	case KindHardlink:
 		fs.linkContent(n)
 	}
 	parent.children[name] = n
 }
 
+// childPath returns the path of name in the directory at dir, and whether
+// that is full, the entry's own path, as it is unless a symbolic link led
+// elsewhere.
+func childPath(dir, name, full string) (string, bool) {
+	if dir == "/" {
+		dir = ""
+	}
+	if len(full) == len(dir)+1+len(name) && strings.HasPrefix(full, dir) &&
+		full[len(dir)] == '/' && strings.HasSuffix(full, name) {
+		return full, true
+	}
+	return dir + "/" + name, false
+}
+
 // linkContent gives hard link n the size and captured content of its
-// target, when the target is a regular file already merged.
+// target, when the target is a regular file already merged. n gets an
+// entry of its own, since its layer's entry must not change.
 func (fs *FS) linkContent(n *node) {
-	target, err := fs.resolve(n.file.Link, false)
-	if err != nil || target.file == nil {
+	target, err := fs.resolve(n.entry.File.Link, false)
+	if err != nil || target.entry == nil {
 		return
 	}
-	if t := target.file.Type; t != TypeFile && t != TypeHardlink {
+	if t := target.entry.File.Type; t != KindFile && t != KindHardlink {
 		return
 	}
-	n.file.Size = target.file.Size
-	n.content, n.captured = target.content, target.captured
+	e := *n.entry
+	e.File.Size = target.entry.File.Size
+	e.Content, e.Captured = target.entry.Content, target.entry.Captured
+	n.entry = &e
 }
 
 // mkdirAll returns the directory node at dir, creating implicit directories
@@ -349,12 +388,15 @@ func (fs *FS) linkContent(n *node) {
 // replaced, as an upper layer's directory replaces a lower file.
 func (fs *FS) mkdirAll(dir string) *node {
 	cur := fs.root
-	for _, c := range split(dir) {
+	for c := range strings.SplitSeq(dir, "/") {
+		if c == "" || c == "." {
+			continue
+		}
 		child := cur.children[c]
 		switch {
 		case child != nil && child.isDir():
 		case child != nil && child.isSymlink():
-			if t, err := fs.resolve(child.path, true); err == nil && t.isDir() {
+			if t, err := fs.resolve(fs.path(child), true); err == nil && t.isDir() {
 				child = t
 				break
 			}
@@ -363,7 +405,8 @@ func (fs *FS) mkdirAll(dir string) *node {
 			child = nil
 		}
 		if child == nil {
-			child = &node{path: path.Join(cur.path, c), children: map[string]*node{}}
+			child = &node{children: map[string]*node{}}
+			fs.paths[child] = path.Join(fs.path(cur), c)
 			cur.children[c] = child
 		}
 		cur = child
