@@ -254,17 +254,25 @@ func checkBookworm(t *testing.T, img *crawler.Image) {
 	}
 }
 
-// BenchmarkCrawlBookwormArchive crawls the uncompressed docker-archive of
-// bookworm, where tar reading and file scanning dominate.
-func BenchmarkCrawlBookwormArchive(b *testing.B) {
+// BenchmarkCrawlBookworm crawls bookworm from its OCI layout, where
+// decompressing the gzip layer dominates, and from its uncompressed
+// docker-archive, where tar reading and file scanning do.
+func BenchmarkCrawlBookworm(b *testing.B) {
 	dir := os.Getenv("CRAWLSPACE_TEST_IMAGES")
 	if dir == "" {
 		b.Skip("CRAWLSPACE_TEST_IMAGES is not set")
 	}
-	ref := "docker-archive:" + filepath.Join(dir, "bookworm.docker-archive.tar")
-	for b.Loop() {
-		if _, err := crawler.Crawl(b.Context(), ref, crawler.CrawlOptions{}); err != nil {
-			b.Fatal(err)
-		}
+	for _, ref := range []string{
+		"oci:" + filepath.Join(dir, "oci") + ":bookworm",
+		"docker-archive:" + filepath.Join(dir, "bookworm.docker-archive.tar"),
+	} {
+		name, _, _ := strings.Cut(ref, ":")
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := crawler.Crawl(b.Context(), ref, crawler.CrawlOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

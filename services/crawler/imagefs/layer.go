@@ -148,7 +148,9 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// decompress detects the compression of blob from its first bytes.
+// decompress detects the compression of blob from its first bytes. A
+// compressed stream is decompressed ahead of its reader, on a goroutine of
+// its own; the returned func stops it.
 func decompress(blob io.Reader) (io.Reader, func(), error) {
 	br := bufio.NewReaderSize(blob, 64<<10)
 	magic, err := br.Peek(4)
@@ -161,13 +163,15 @@ func decompress(blob io.Reader) (io.Reader, func(), error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("open gzip stream: %w", err)
 		}
-		return zr, func() { _ = zr.Close() }, nil
+		ar := readAhead(zr)
+		return ar, func() { ar.Close(); _ = zr.Close() }, nil
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			return nil, nil, fmt.Errorf("open zstd stream: %w", err)
 		}
-		return zr, zr.Close, nil
+		ar := readAhead(zr)
+		return ar, func() { ar.Close(); zr.Close() }, nil
 	default:
 		return br, func() {}, nil
 	}
