@@ -44,42 +44,18 @@ type fetched struct {
 
 // fetcher downloads feed documents with conditional requests. The
 // platform client keeps to the rate per host and retries network errors,
-// 429 (after its Retry-After) and 5xx; the fetcher retries a body cut short.
-// It is safe for concurrent use.
+// 429 (after its Retry-After), 5xx and a body cut short. It is safe for
+// concurrent use.
 type fetcher struct {
-	client   *fetch.Client
-	attempts int
-	backoff  time.Duration
-	maxBody  int64
+	client  *fetch.Client
+	maxBody int64
 }
 
-// get fetches location, sending prev's validators.
+// get fetches location, sending prev's validators, and reads the whole
+// body.
 func (f *fetcher) get(ctx context.Context, location string, prev validators) (fetched, error) {
-	name := redact.URL(location)
-	var last error
-	for attempt := 0; attempt < f.attempts; attempt++ {
-		if attempt > 0 {
-			if err := fetch.Sleep(ctx, f.backoff<<(attempt-1)); err != nil {
-				return fetched{}, fmt.Errorf("fetch %s: %w", name, err)
-			}
-		}
-		res, err := f.once(ctx, location, prev)
-		if err == nil {
-			return res, nil
-		}
-		last = err
-		if !errors.Is(err, io.ErrUnexpectedEOF) || ctx.Err() != nil {
-			break
-		}
-	}
-	return fetched{}, fmt.Errorf("fetch %s: %w", name, last)
-}
-
-// once makes one conditional request, as the client retries it, and reads
-// the whole body.
-func (f *fetcher) once(ctx context.Context, location string, prev validators) (fetched,
-	error) {
-	resp, err := f.client.Do(ctx, func(ctx context.Context) (*http.Request, error) {
+	var out fetched
+	err := f.client.Fetch(ctx, func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, location, nil)
 		if err != nil {
 			return nil, err
@@ -91,18 +67,22 @@ func (f *fetcher) once(ctx context.Context, location string, prev validators) (f
 			req.Header.Set("If-Modified-Since", prev.lastModified)
 		}
 		return req, nil
+	}, func(resp *http.Response) error {
+		if resp.StatusCode == http.StatusNotModified {
+			out = fetched{v: prev, notModified: true}
+			return nil
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return fetch.Error(resp)
+		}
+		var err error
+		out, err = f.read(resp, prev)
+		return err
 	})
 	if err != nil {
-		return fetched{}, err
+		return fetched{}, fmt.Errorf("fetch %s: %w", redact.URL(location), err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotModified {
-		return fetched{v: prev, notModified: true}, nil
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fetched{}, fetch.Error(resp)
-	}
-	return f.read(resp, prev)
+	return out, nil
 }
 
 // read reads resp's body, failing on a body shorter than its

@@ -123,7 +123,7 @@ type Stage struct {
 // New returns a Stage that writes through pool and publishes on b.
 func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) *Stage {
 	opts = withDefaults(opts)
-	f := &fetcher{attempts: opts.Attempts, backoff: opts.Backoff, maxBody: opts.MaxBody,
+	f := &fetcher{maxBody: opts.MaxBody,
 		client: fetch.New(fetch.Options{HTTP: opts.HTTPClient, Rate: opts.PerHost,
 			MaxAttempts: opts.Attempts, Backoff: opts.Backoff, MaxDelay: opts.MaxWait,
 			UserAgent: "crawlspace-notices"})}

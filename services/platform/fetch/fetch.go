@@ -109,20 +109,47 @@ type RequestFunc func(ctx context.Context) (*http.Request, error)
 // caller closes its body. Any other status is returned as is, so that the
 // caller can answer a 401.
 func (c *Client) Do(ctx context.Context, newReq RequestFunc) (*http.Response, error) {
+	var out *http.Response
+	err := c.Fetch(ctx, newReq, func(resp *http.Response) error {
+		out = resp
+		return errKeep
+	})
+	if errors.Is(err, errKeep) {
+		return out, nil
+	}
+	return nil, err
+}
+
+// errKeep is how Do's use keeps the response open.
+var errKeep = errors.New("keep the response")
+
+// Fetch is [Client.Do] that hands the response to use, which reads it, and
+// closes its body after. A body cut short, an error from use that wraps
+// io.ErrUnexpectedEOF, is retried like a 5xx, within the same attempts.
+// Fetch returns use's error.
+func (c *Client) Fetch(ctx context.Context, newReq RequestFunc,
+	use func(*http.Response) error) error {
 	delay := c.opts.Backoff
 	var last error
 	for attempt := 1; ; attempt++ {
 		req, err := newReq(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		resp, wait, err := c.try(ctx, req)
 		if err == nil {
-			return resp, nil
+			err = use(resp)
+			if errors.Is(err, errKeep) {
+				return err
+			}
+			_ = resp.Body.Close()
+			if !errors.Is(err, io.ErrUnexpectedEOF) {
+				return err
+			}
 		}
 		last = err
 		if attempt >= c.opts.MaxAttempts || ctx.Err() != nil {
-			return nil, last
+			return last
 		}
 		if wait <= 0 {
 			// Up to half again at random, so that replicas retrying one
@@ -130,7 +157,7 @@ func (c *Client) Do(ctx context.Context, newReq RequestFunc) (*http.Response, er
 			wait, delay = delay+rand.N(delay/2+1), min(2*delay, c.opts.MaxDelay)
 		}
 		if err := Sleep(ctx, min(wait, c.opts.MaxDelay)); err != nil {
-			return nil, last
+			return last
 		}
 	}
 }

@@ -2,6 +2,8 @@ package fetch
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -129,6 +131,59 @@ func TestRetryAfter(t *testing.T) {
 		t.Run(tt.in, func(t *testing.T) {
 			if got := RetryAfter(tt.in, now); got != tt.want {
 				t.Errorf("RetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestFetchRetriesShortBodies answers with 5xx and bodies cut short
+// before a whole one: each counts as one attempt of the same budget, so
+// that a request is sent at most MaxAttempts times in all.
+func TestFetchRetriesShortBodies(t *testing.T) {
+	tests := []struct {
+		name    string
+		answers []string // "502" or "short", then the whole body
+		wantErr bool
+		sends   int64
+	}{
+		{"a 502 and a cut, then the body", []string{"502", "short"}, false, 3},
+		{"more cuts than attempts", []string{"short", "short", "short", "short"}, true, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sends atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter,
+				_ *http.Request) {
+				answer := "whole"
+				if n := int(sends.Add(1)); n <= len(tt.answers) {
+					answer = tt.answers[n-1]
+				}
+				w.Header().Set("Content-Length", "10")
+				switch answer {
+				case "502":
+					w.WriteHeader(http.StatusBadGateway)
+				case "short":
+					_, _ = w.Write([]byte("short"))
+				default:
+					_, _ = w.Write([]byte("0123456789"))
+				}
+			}))
+			defer srv.Close()
+			c := New(Options{Rate: 1000, MaxAttempts: 3, Backoff: time.Millisecond})
+			var body []byte
+			err := c.Fetch(t.Context(), get(srv.URL), func(resp *http.Response) error {
+				var err error
+				body, err = io.ReadAll(resp.Body)
+				return err
+			})
+			if tt.wantErr != (err != nil) || (err != nil && !errors.Is(err, io.ErrUnexpectedEOF)) {
+				t.Fatalf("Fetch = %v, want an error: %v, a short body's", err, tt.wantErr)
+			}
+			if !tt.wantErr && string(body) != "0123456789" {
+				t.Errorf("body %q, want the whole one", body)
+			}
+			if got := sends.Load(); got != tt.sends {
+				t.Errorf("%d requests sent, want %d", got, tt.sends)
 			}
 		})
 	}
