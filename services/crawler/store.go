@@ -236,9 +236,12 @@ func storeRepository(ctx context.Context, tx pgx.Tx, img *Image,
 }
 
 // observeTag records that the tag pointed at img.Digest for img's platform
-// at observed: it extends the platform's newest observation when that
-// names the same digest, and starts a new one otherwise. A tag that names
-// a manifest list has a history for each platform.
+// at observed. The observation joins the stretch it falls in when that
+// names the same digest, or the stretch that follows it when that does,
+// and starts a stretch of its own otherwise; so a late redelivery lands
+// where it belongs in time, not on the newest stretch. Of two digests seen
+// at the same instant, the first is kept. A tag that names a manifest list
+// has a history for each platform.
 func observeTag(ctx context.Context, tx pgx.Tx, repo int64, img *Image, observed time.Time) error {
 	// Serialise observers of one tag so that two replicas cannot both
 	// start a stretch.
@@ -246,24 +249,30 @@ func observeTag(ctx context.Context, tx pgx.Tx, repo int64, img *Image, observed
 		img.Tag, repo); err != nil {
 		return fmt.Errorf("lock tag %s: %w", img.Tag, err)
 	}
-	var newest string
-	var first time.Time
-	err := tx.QueryRow(ctx, `
-		SELECT digest, first_seen FROM tag_observations
-		WHERE repository_id = $1 AND tag = $2 AND platform = $3
-		ORDER BY first_seen DESC LIMIT 1`, repo, img.Tag, img.Platform).Scan(&newest, &first)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("read tag %s: %w", img.Tag, err)
+	key := []any{repo, img.Tag, img.Platform}
+	in, err := stretchAt(ctx, tx, key, `first_seen <= $4 ORDER BY first_seen DESC`, observed)
+	if err != nil {
+		return err
 	}
-	// TODO(crawlspace): an observation older than the newest stretch (a
-	// late redelivery) extends or splits the newest one instead of the
-	// stretch it belongs to.
-	if newest == img.Digest {
+	var next stretch
+	if in.digest != img.Digest {
+		next, err = stretchAt(ctx, tx, key, `first_seen > $4 ORDER BY first_seen`, observed)
+		if err != nil {
+			return err
+		}
+	}
+	switch {
+	case in.digest == img.Digest:
 		_, err = tx.Exec(ctx, `
 			UPDATE tag_observations SET last_seen = greatest(last_seen, $5)
 			WHERE repository_id = $1 AND tag = $2 AND platform = $3 AND first_seen = $4`,
-			repo, img.Tag, img.Platform, first, observed)
-	} else {
+			repo, img.Tag, img.Platform, in.first, observed)
+	case next.digest == img.Digest && !in.first.Equal(observed):
+		_, err = tx.Exec(ctx, `
+			UPDATE tag_observations SET first_seen = $5
+			WHERE repository_id = $1 AND tag = $2 AND platform = $3 AND first_seen = $4`,
+			repo, img.Tag, img.Platform, next.first, observed)
+	default:
 		_, err = tx.Exec(ctx, `
 			INSERT INTO tag_observations (repository_id, tag, platform, digest, first_seen,
 				last_seen)
@@ -274,6 +283,27 @@ func observeTag(ctx context.Context, tx pgx.Tx, repo int64, img *Image, observed
 		return fmt.Errorf("observe tag %s: %w", img.Tag, err)
 	}
 	return nil
+}
+
+// stretch is one row of a tag's history; the zero value is none.
+type stretch struct {
+	digest string
+	first  time.Time
+}
+
+// stretchAt returns the first stretch of the tag key (repository, tag,
+// platform) that where, over $4 = at, picks.
+func stretchAt(ctx context.Context, tx pgx.Tx, key []any, where string, at time.Time) (
+	stretch, error) {
+	var s stretch
+	err := tx.QueryRow(ctx, `
+		SELECT digest, first_seen FROM tag_observations
+		WHERE repository_id = $1 AND tag = $2 AND platform = $3 AND `+where+` LIMIT 1`,
+		append(key, at)...).Scan(&s.digest, &s.first)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return s, fmt.Errorf("read tag %s: %w", key[1], err)
+	}
+	return s, nil
 }
 
 // insertPopularity keeps what the collector saw of the repository.
