@@ -53,8 +53,8 @@ func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) *Stage {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Stage{pool: pool, bus: b, out: outbox.New(pool, b),
-		log: log.With("component", "matcher")}
+	log = log.With("component", "matcher")
+	return &Stage{pool: pool, bus: b, out: outbox.New(pool, b, log), log: log}
 }
 
 // HandleCrawled matches the image an image.crawled event names and

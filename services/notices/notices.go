@@ -128,7 +128,7 @@ func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) *Stage {
 			MaxAttempts: opts.Attempts, Backoff: opts.Backoff, MaxDelay: opts.MaxWait,
 			UserAgent: "crawlspace-notices"})}
 	return &Stage{pool: pool, bus: b, opts: opts, log: opts.Logger, fetch: f,
-		out: outbox.New(pool, b)}
+		out: outbox.New(pool, b, opts.Logger)}
 }
 
 func withDefaults(o Options) Options {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,11 +31,13 @@ const resendRows = 16
 type Outbox struct {
 	pool *pgxpool.Pool
 	bus  *bus.Bus
+	log  *slog.Logger
 }
 
-// New returns an Outbox that stores through pool and publishes on b.
-func New(pool *pgxpool.Pool, b *bus.Bus) *Outbox {
-	return &Outbox{pool: pool, bus: b}
+// New returns an Outbox that stores through pool, publishes on b, and logs
+// to log the stale batches it could not send.
+func New(pool *pgxpool.Pool, b *bus.Bus, log *slog.Logger) *Outbox {
+	return &Outbox{pool: pool, bus: b, log: log}
 }
 
 // Batch is events stored by [Outbox.Put], to send once their transaction
@@ -102,74 +105,92 @@ func (b *Batch) Send(ctx context.Context) error {
 	return nil
 }
 
-// Resend sends every stored batch of source, and every batch older than
-// [Stale] whatever its source, and returns how many events of source it
-// sent. Each
-// batch is locked while it is sent, so that replicas resending at once
-// send it once; batches another caller holds are skipped.
+// Resend sends every stored batch of source and returns how many events
+// it sent; an error means some are still stored. It then sends, one batch
+// at a time, the batches of other sources older than [Stale], whose
+// writers are gone: a batch that cannot be sent is logged and left for a
+// later Resend, so that one bad batch cannot stop the caller's own work.
+// Each batch is locked while it is sent, so that replicas resending at
+// once send it once; batches another caller holds are skipped.
 func (o *Outbox) Resend(ctx context.Context, source string) (int, error) {
 	total := 0
 	for {
-		mine, all, err := o.resendSome(ctx, source)
-		total += mine
-		if err != nil || all == 0 {
+		n, ids, err := o.resendSome(ctx, `source = $1`, source, resendRows)
+		total += n
+		if err != nil {
 			return total, err
+		}
+		if len(ids) == 0 {
+			break
+		}
+	}
+	failed := []int64{}
+	for {
+		_, ids, err := o.resendSome(ctx,
+			`source <> $1 AND created_at < now() - $2::interval AND NOT id = ANY($3::bigint[])`,
+			source, 1, Stale, failed)
+		if err != nil {
+			if ctx.Err() != nil || len(ids) == 0 {
+				return total, nil
+			}
+			o.log.ErrorContext(ctx, "stale events not sent", "batch", ids[0], "err", err)
+			failed = append(failed, ids...)
+			continue
+		}
+		if len(ids) == 0 {
+			return total, nil
 		}
 	}
 }
 
-// resendSome sends up to resendRows batches in one transaction, and
-// returns how many events of source and in all it sent.
-func (o *Outbox) resendSome(ctx context.Context, source string) (mine, all int, err error) {
+// resendSome sends, in one transaction, up to limit batches that where
+// picks ($1 = source, then args), and returns how many events it sent and
+// the ids of the batches it read, sent or not.
+func (o *Outbox) resendSome(ctx context.Context, where, source string, limit int,
+	args ...any) (n int, ids []int64, err error) {
 	tx, err := o.pool.Begin(ctx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("begin resend: %w", err)
+		return 0, nil, fmt.Errorf("begin resend: %w", err)
 	}
 	defer func() {
 		if rerr := tx.Rollback(ctx); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
 			err = errors.Join(err, fmt.Errorf("roll back resend: %w", rerr))
 		}
 	}()
-	rows, err := tx.Query(ctx, `
-		SELECT id, source, subjects, msg_ids, payloads FROM outbox
-		WHERE source = $1 OR created_at < now() - $2::interval
-		ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`, source, Stale, resendRows)
+	params := append([]any{source}, args...)
+	rows, err := tx.Query(ctx, fmt.Sprintf(`
+		SELECT id, subjects, msg_ids, payloads FROM outbox
+		WHERE %s ORDER BY id LIMIT %d FOR UPDATE SKIP LOCKED`, where, limit), params...)
 	if err != nil {
-		return 0, 0, fmt.Errorf("read stored events: %w", err)
+		return 0, nil, fmt.Errorf("read stored events: %w", err)
 	}
-	var ids []int64
 	var envs []bus.Envelope
 	var id int64
-	var src string
 	var subjects, msgIDs []string
 	var payloads [][]byte
-	_, err = pgx.ForEachRow(rows, []any{&id, &src, &subjects, &msgIDs, &payloads},
-		func() error {
-			// The table's check keeps the three arrays of one length.
-			ids = append(ids, id)
-			if src == source {
-				mine += len(subjects)
-			}
-			for i := range subjects {
-				envs = append(envs, bus.Envelope{Subject: subjects[i], MsgID: msgIDs[i],
-					Data: payloads[i]})
-			}
-			return nil
-		})
+	_, err = pgx.ForEachRow(rows, []any{&id, &subjects, &msgIDs, &payloads}, func() error {
+		// The table's check keeps the three arrays of one length.
+		ids = append(ids, id)
+		for i := range subjects {
+			envs = append(envs, bus.Envelope{Subject: subjects[i], MsgID: msgIDs[i],
+				Data: payloads[i]})
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("read stored events: %w", err)
+		return 0, nil, fmt.Errorf("read stored events: %w", err)
 	}
 	if len(ids) == 0 {
-		return 0, 0, nil
+		return 0, nil, nil
 	}
 	if err := o.bus.PublishAll(ctx, envs); err != nil {
-		return 0, 0, fmt.Errorf("resend %d events: %w", len(envs), err)
+		return 0, ids, fmt.Errorf("resend %d events: %w", len(envs), err)
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, ids); err != nil {
-		return 0, 0, fmt.Errorf("delete sent events: %w", err)
+		return 0, ids, fmt.Errorf("delete sent events: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, 0, fmt.Errorf("commit resend: %w", err)
+		return 0, ids, fmt.Errorf("commit resend: %w", err)
 	}
-	return mine, len(envs), nil
+	return len(envs), ids, nil
 }

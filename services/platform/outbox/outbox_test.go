@@ -3,6 +3,9 @@ package outbox_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,7 +116,7 @@ func TestPutThenSend(t *testing.T) {
 	pool, _ := storetest.New(t)
 	b := bustest.New(t)
 	got := listen(t, b)
-	o := outbox.New(pool, b)
+	o := outbox.New(pool, b, quiet())
 
 	batch := put(t, pool, o, "work-1", events("a", 3))
 	if batch.Len() != 3 {
@@ -135,7 +138,7 @@ func TestPutThenSend(t *testing.T) {
 
 func TestRolledBackPutStoresNothing(t *testing.T) {
 	pool, _ := storetest.New(t)
-	o := outbox.New(pool, bustest.New(t))
+	o := outbox.New(pool, bustest.New(t), quiet())
 	ctx := t.Context()
 	tx, err := pool.Begin(ctx)
 	if err != nil {
@@ -166,7 +169,7 @@ func TestResendAfterFailedSend(t *testing.T) {
 	got := listen(t, b)
 	ctx := t.Context()
 
-	broken := outbox.New(pool, bustest.Closed(t, b))
+	broken := outbox.New(pool, bustest.Closed(t, b), quiet())
 	batch := put(t, pool, broken, "work-1", events("a", 3))
 	if err := batch.Send(ctx); err == nil {
 		t.Fatal("Send on a closed connection succeeded")
@@ -178,7 +181,7 @@ func TestResendAfterFailedSend(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	n, err := outbox.New(pool, b).Resend(ctx, "work-1")
+	n, err := outbox.New(pool, b, quiet()).Resend(ctx, "work-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +214,7 @@ func TestResendAfterFailedSend(t *testing.T) {
 func TestConcurrentResendSendsOnce(t *testing.T) {
 	pool, _ := storetest.New(t)
 	b := bustest.New(t)
-	o := outbox.New(pool, b)
+	o := outbox.New(pool, b, quiet())
 	const batches = 40
 	for i := range batches {
 		put(t, pool, o, "work", events(fmt.Sprintf("x%d-", i), 5))
@@ -236,5 +239,44 @@ func TestConcurrentResendSendsOnce(t *testing.T) {
 	}
 	if n := stored(t, pool); n != 0 {
 		t.Fatalf("%d batches left, want 0", n)
+	}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestResendSkipsBadStaleBatch stores a stale batch that can never be
+// sent, its subject in no stream, beside good ones: the caller's own
+// batches and the good stale one are sent, and the bad one is kept and
+// logged, not returned as the caller's error.
+func TestResendSkipsBadStaleBatch(t *testing.T) {
+	pool, _ := storetest.New(t)
+	b := bustest.New(t)
+	got := listen(t, b)
+	ctx := t.Context()
+	var logs strings.Builder
+	o := outbox.New(pool, b, slog.New(slog.NewTextHandler(&logs, nil)))
+	bad := []bus.Envelope{{Subject: "nowhere.at.all", MsgID: "x",
+		Message: &crawlspacev1.ImageMatched{Digest: "sha256:bad"}}}
+	put(t, pool, o, "gone-1", bad)
+	put(t, pool, o, "gone-2", events("s", 1))
+	put(t, pool, o, "work-1", events("a", 2))
+	if _, err := pool.Exec(ctx, `UPDATE outbox SET created_at = now() - interval '2 minutes'
+		WHERE source LIKE 'gone-%'`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := o.Resend(ctx, "work-1")
+	if err != nil || n != 2 {
+		t.Fatalf("Resend = %d, %v; want work-1's 2 events and no error", n, err)
+	}
+	if d := got.wait(3); d["sha256:a0"] != 1 || d["sha256:a1"] != 1 || d["sha256:s0"] != 1 {
+		t.Errorf("received %v, want a0, a1 and the good stale s0", d)
+	}
+	var left string
+	if err := pool.QueryRow(ctx, `SELECT string_agg(source, ',') FROM outbox`).Scan(
+		&left); err != nil || left != "gone-1" {
+		t.Errorf("stored after resend: %q (%v), want the bad batch alone", left, err)
+	}
+	if !strings.Contains(logs.String(), "stale events not sent") {
+		t.Errorf("the bad batch was not logged: %s", logs.String())
 	}
 }
