@@ -57,9 +57,7 @@ func (o *Outbox) Put(ctx context.Context, tx pgx.Tx, source string, envs []bus.E
 		return nil, nil
 	}
 	b := &Batch{o: o, envs: make([]bus.Envelope, len(envs))}
-	subjects := make([]string, len(envs))
-	ids := make([]string, len(envs))
-	payloads := make([][]byte, len(envs))
+	var stored []byte
 	for i, e := range envs {
 		data := e.Data
 		if data == nil {
@@ -68,12 +66,12 @@ func (o *Outbox) Put(ctx context.Context, tx pgx.Tx, source string, envs []bus.E
 				return nil, fmt.Errorf("encode %s: %w", e.Subject, err)
 			}
 		}
-		subjects[i], ids[i], payloads[i] = e.Subject, e.MsgID, data
 		b.envs[i] = bus.Envelope{Subject: e.Subject, MsgID: e.MsgID, Data: data}
+		stored = appendEvent(stored, b.envs[i])
 	}
 	err := tx.QueryRow(ctx, `
-		INSERT INTO outbox (source, subjects, msg_ids, payloads) VALUES ($1, $2, $3, $4)
-		RETURNING id`, source, subjects, ids, payloads).Scan(&b.id)
+		INSERT INTO outbox (source, events) VALUES ($1, $2) RETURNING id`,
+		source, stored).Scan(&b.id)
 	if err != nil {
 		return nil, fmt.Errorf("store %d events of %s: %w", len(envs), source, err)
 	}
@@ -159,22 +157,24 @@ func (o *Outbox) resendSome(ctx context.Context, where, source string, limit int
 	}()
 	params := append([]any{source}, args...)
 	rows, err := tx.Query(ctx, fmt.Sprintf(`
-		SELECT id, subjects, msg_ids, payloads FROM outbox
+		SELECT id, events FROM outbox
 		WHERE %s ORDER BY id LIMIT %d FOR UPDATE SKIP LOCKED`, where, limit), params...)
 	if err != nil {
 		return 0, nil, fmt.Errorf("read stored events: %w", err)
 	}
 	var envs []bus.Envelope
 	var id int64
-	var subjects, msgIDs []string
-	var payloads [][]byte
-	_, err = pgx.ForEachRow(rows, []any{&id, &subjects, &msgIDs, &payloads}, func() error {
-		// The table's check keeps the three arrays of one length.
+	var stored []byte
+	_, err = pgx.ForEachRow(rows, []any{&id, &stored}, func() error {
 		ids = append(ids, id)
-		for i := range subjects {
-			envs = append(envs, bus.Envelope{Subject: subjects[i], MsgID: msgIDs[i],
-				Data: payloads[i]})
+		batch, err := decodeBatch(stored)
+		if err != nil {
+			// What does not decode cannot be sent; it is dropped, loudly,
+			// rather than kept to fail every resend of its source.
+			o.log.ErrorContext(ctx, "stored events lost", "batch", id, "err", err)
+			return nil
 		}
+		envs = append(envs, batch...)
 		return nil
 	})
 	if err != nil {
@@ -183,8 +183,10 @@ func (o *Outbox) resendSome(ctx context.Context, where, source string, limit int
 	if len(ids) == 0 {
 		return 0, nil, nil
 	}
-	if err := o.bus.PublishAll(ctx, envs); err != nil {
-		return 0, ids, fmt.Errorf("resend %d events: %w", len(envs), err)
+	if len(envs) > 0 {
+		if err := o.bus.PublishAll(ctx, envs); err != nil {
+			return 0, ids, fmt.Errorf("resend %d events: %w", len(envs), err)
+		}
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, ids); err != nil {
 		return 0, ids, fmt.Errorf("delete sent events: %w", err)

@@ -280,3 +280,33 @@ func TestResendSkipsBadStaleBatch(t *testing.T) {
 		t.Errorf("the bad batch was not logged: %s", logs.String())
 	}
 }
+
+// TestResendDropsCorruptBatch stores a batch that does not decode, as
+// a damaged row would: it is logged and deleted, and the source's other
+// batches are sent.
+func TestResendDropsCorruptBatch(t *testing.T) {
+	pool, _ := storetest.New(t)
+	b := bustest.New(t)
+	got := listen(t, b)
+	ctx := t.Context()
+	var logs strings.Builder
+	o := outbox.New(pool, b, slog.New(slog.NewTextHandler(&logs, nil)))
+	if _, err := pool.Exec(ctx, `INSERT INTO outbox (source, events)
+		VALUES ('work-1', '\x0561'::bytea)`); err != nil {
+		t.Fatal(err)
+	}
+	put(t, pool, o, "work-1", events("a", 1))
+	n, err := o.Resend(ctx, "work-1")
+	if err != nil || n != 1 {
+		t.Fatalf("Resend = %d, %v; want the good batch's event and no error", n, err)
+	}
+	if d := got.wait(1); d["sha256:a0"] != 1 {
+		t.Errorf("received %v, want a0", d)
+	}
+	if left := stored(t, pool); left != 0 {
+		t.Errorf("%d batches left, want the corrupt one deleted too", left)
+	}
+	if !strings.Contains(logs.String(), "stored events lost") {
+		t.Errorf("the corrupt batch was not logged: %s", logs.String())
+	}
+}
