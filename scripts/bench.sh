@@ -18,7 +18,8 @@ RUNS=${RUNS:-5}
 IMAGES=${CRAWLSPACE_TEST_IMAGES:-/var/cache/crawlspace-test}
 
 [[ ${1:-} == crawl ]] || die "usage: scripts/bench.sh crawl"
-[[ -f $IMAGES/oci/index.json ]] || die "no test images in $IMAGES (run scripts/build-test-images.sh)"
+[[ -f $IMAGES/oci/index.json ]] ||
+	die "no test images in $IMAGES (run scripts/build-test-images.sh)"
 
 WORK=$(mktemp -d)
 DB=""
@@ -37,7 +38,8 @@ if [[ -n ${CRAWLSPACE_BIN:-} ]]; then
 else
 	(cd "$REPO_ROOT/services" && CGO_ENABLED=0 go build -o "$WORK/crawlspace" ./cmd/crawlspace)
 fi
-(cd "$REPO_ROOT/services" && CGO_ENABLED=0 go build -o "$WORK/benchtool" ./crawler/internal/benchtool)
+(cd "$REPO_ROOT/services" &&
+	CGO_ENABLED=0 go build -o "$WORK/benchtool" ./crawler/internal/benchtool)
 
 OCI="oci:$IMAGES/oci:bookworm"
 ARCHIVE="docker-archive:$IMAGES/bookworm.docker-archive.tar"
@@ -55,7 +57,8 @@ measure() {
 		times+=("$s")
 		((r > rss)) && rss=$r
 	done
-	SECS[$name]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	SECS[$name]=$(printf '%s\n' "${times[@]}" | sort -g |
+		awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 	RSS[$name]=$rss
 	log "$name: median ${SECS[$name]} s, peak RSS $((rss / 1024)) MiB"
 }
@@ -106,19 +109,23 @@ for k in floor-oci floor-archive crawl-oci crawl-archive shared syft-oci syft-ar
 	printf '%-16s %10s %10d\n' "$k" "${SECS[$k]}" $((RSS[$k] / 1024))
 done
 printf '\nratios\n'
-printf '  cold crawl / floor, oci:            %s\n' "$(ratio "${SECS[crawl-oci]}" "${SECS[floor-oci]}")"
+printf '  cold crawl / floor, oci:            %s\n' \
+	"$(ratio "${SECS[crawl-oci]}" "${SECS[floor-oci]}")"
 printf '  cold crawl / floor, docker-archive: %s\n' \
 	"$(ratio "${SECS[crawl-archive]}" "${SECS[floor-archive]}")"
 if [[ -n ${SECS[shared]:-} ]]; then
-	printf '  shared-base / cold crawl, oci:      %s\n' "$(ratio "${SECS[shared]}" "${SECS[crawl-oci]}")"
+	printf '  shared-base / cold crawl, oci:      %s\n' \
+		"$(ratio "${SECS[shared]}" "${SECS[crawl-oci]}")"
 fi
 if [[ -n ${SECS[syft-oci]:-} ]]; then
-	printf '  syft / cold crawl, oci:             %s\n' "$(ratio "${SECS[syft-oci]}" "${SECS[crawl-oci]}")"
+	printf '  syft / cold crawl, oci:             %s\n' \
+		"$(ratio "${SECS[syft-oci]}" "${SECS[crawl-oci]}")"
 	printf '  syft / cold crawl, docker-archive:  %s\n' \
 		"$(ratio "${SECS[syft-archive]}" "${SECS[crawl-archive]}")"
 fi
 if [[ -n ${SECS[trivy-archive]:-} ]]; then
-	printf '  trivy / cold crawl, oci:            %s\n' "$(ratio "${SECS[trivy-oci]}" "${SECS[crawl-oci]}")"
+	printf '  trivy / cold crawl, oci:            %s\n' \
+		"$(ratio "${SECS[trivy-oci]}" "${SECS[crawl-oci]}")"
 	printf '  trivy / cold crawl, docker-archive: %s\n' \
 		"$(ratio "${SECS[trivy-archive]}" "${SECS[crawl-archive]}")"
 fi

@@ -244,17 +244,24 @@ func TestConcurrentResendSendsOnce(t *testing.T) {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// logged returns a test database and an outbox on a test bus that logs to
+// the returned builder, and what the bus receives.
+func logged(t *testing.T) (*pgxpool.Pool, *outbox.Outbox, *received, *strings.Builder) {
+	t.Helper()
+	pool, _ := storetest.New(t)
+	b := bustest.New(t)
+	logs := &strings.Builder{}
+	return pool, outbox.New(pool, b, slog.New(slog.NewTextHandler(logs, nil))), listen(t, b),
+		logs
+}
+
 // TestResendSkipsBadStaleBatch stores a stale batch that can never be
 // sent, its subject in no stream, beside good ones: the caller's own
 // batches and the good stale one are sent, and the bad one is kept and
 // logged, not returned as the caller's error.
 func TestResendSkipsBadStaleBatch(t *testing.T) {
-	pool, _ := storetest.New(t)
-	b := bustest.New(t)
-	got := listen(t, b)
+	pool, o, got, logs := logged(t)
 	ctx := t.Context()
-	var logs strings.Builder
-	o := outbox.New(pool, b, slog.New(slog.NewTextHandler(&logs, nil)))
 	bad := []bus.Envelope{{Subject: "nowhere.at.all", MsgID: "x",
 		Message: &crawlspacev1.ImageMatched{Digest: "sha256:bad"}}}
 	put(t, pool, o, "gone-1", bad)
@@ -285,12 +292,8 @@ func TestResendSkipsBadStaleBatch(t *testing.T) {
 // a damaged row would: it is logged and deleted, and the source's other
 // batches are sent.
 func TestResendDropsCorruptBatch(t *testing.T) {
-	pool, _ := storetest.New(t)
-	b := bustest.New(t)
-	got := listen(t, b)
+	pool, o, got, logs := logged(t)
 	ctx := t.Context()
-	var logs strings.Builder
-	o := outbox.New(pool, b, slog.New(slog.NewTextHandler(&logs, nil)))
 	if _, err := pool.Exec(ctx, `INSERT INTO outbox (source, events)
 		VALUES ('work-1', '\x0561'::bytea)`); err != nil {
 		t.Fatal(err)
