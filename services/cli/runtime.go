@@ -197,6 +197,7 @@ func (r *runtime) startStageAPI(ctx context.Context, g *errgroup.Group, name str
 			return r.consume(ctx, name, matcher.ConsumerNotices, crawlspacev1.SubjectNoticeParsed,
 				st.HandleNotice)
 		})
+		g.Go(func() error { return st.Run(ctx) })
 	case "compliance":
 		st, err := compliance.New(r.pool, r.bus, compliance.Options{
 			Logger: r.log, RulesDirs: so.rulesDirs,

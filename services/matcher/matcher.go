@@ -57,6 +57,11 @@ func New(pool *pgxpool.Pool, b *bus.Bus, opts Options) *Stage {
 	return &Stage{pool: pool, bus: b, out: outbox.New(pool, b, log), log: log}
 }
 
+// Run sends, once a minute until ctx is done, the image.matched events
+// that earlier matches stored and could not send, whichever replica
+// stored them. It returns nil once ctx is done.
+func (s *Stage) Run(ctx context.Context) error { return s.out.Run(ctx, outbox.Stale) }
+
 // HandleCrawled matches the image an image.crawled event names and
 // publishes image.matched, whether or not its findings changed. An event
 // that announces a change is stored with the change, and sent again by the

@@ -196,3 +196,23 @@ func (o *Outbox) resendSome(ctx context.Context, where, source string, limit int
 	}
 	return len(envs), ids, nil
 }
+
+// Run resends stale batches every interval until ctx is done, so that
+// events whose writer is gone are sent even while no new work arrives. It
+// returns nil once ctx is done.
+func (o *Outbox) Run(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			// No source of its own: only stale batches are sent, and
+			// Resend logs those it cannot send.
+			if _, err := o.Resend(ctx, ""); err != nil && ctx.Err() == nil {
+				o.log.WarnContext(ctx, "resend stale events", "err", err)
+			}
+		}
+	}
+}

@@ -313,3 +313,28 @@ func TestResendDropsCorruptBatch(t *testing.T) {
 		t.Errorf("the corrupt batch was not logged: %s", logs.String())
 	}
 }
+
+// TestRunSendsStaleBatches leaves a batch whose writer is gone: Run sends
+// it without any new work arriving.
+func TestRunSendsStaleBatches(t *testing.T) {
+	pool, o, got, _ := logged(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	put(t, pool, o, "gone", events("g", 2))
+	if _, err := pool.Exec(ctx,
+		`UPDATE outbox SET created_at = now() - interval '2 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- o.Run(ctx, 20*time.Millisecond) }()
+	d := got.wait(2)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if d["sha256:g0"] != 1 || d["sha256:g1"] != 1 {
+		t.Fatalf("received %v, want the stale g0 and g1", d)
+	}
+	if n := stored(t, pool); n != 0 {
+		t.Fatalf("%d batches left, want 0", n)
+	}
+}
