@@ -266,12 +266,13 @@ for f in "$CHART"/dashboards/*.json; do
 	if ! jq -e '
 		(.title | type == "string") and (.uid | type == "string") and (.panels | length > 0)
 		and ([.panels[] | select(.type != "row") | .targets[].expr] | length > 0)
-		and ([.panels[] | .targets[]?.expr] | map(test("crawlspace_stage_")) | all)
+		and ([.panels[] | .targets[]?.expr] | map(test("crawlspace_(stage|outbox)_")) | all)
 		and ([.panels[].gridPos | type == "object"] | all)' "$f" >/dev/null; then
 		fail "dashboard $f is not a valid Grafana dashboard"
 	fi
-	for m in processed_total failed_total retried_total duration_seconds_bucket; do
-		grep -q "crawlspace_stage_$m" "$f" || fail "dashboard $f does not chart crawlspace_stage_$m"
+	for m in stage_processed_total stage_failed_total stage_retried_total \
+		stage_duration_seconds_bucket outbox_batches outbox_oldest_seconds; do
+		grep -q "crawlspace_$m" "$f" || fail "dashboard $f does not chart crawlspace_$m"
 	done
 	if ! grep -q 'histogram_quantile(0.5,' "$f" || ! grep -q 'histogram_quantile(0.95,' "$f"; then
 		fail "dashboard $f lacks p50 and p95 durations"

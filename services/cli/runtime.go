@@ -23,6 +23,7 @@ import (
 	"crawlspace.dev/services/notices"
 	"crawlspace.dev/services/platform/bus"
 	"crawlspace.dev/services/platform/config"
+	"crawlspace.dev/services/platform/outbox"
 	"crawlspace.dev/services/platform/store"
 	"crawlspace.dev/services/platform/telemetry"
 )
@@ -59,6 +60,14 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+// newMetrics returns the process's series: the stages', and what waits in
+// the outbox of the database behind pool.
+func newMetrics(pool *pgxpool.Pool) *telemetry.Metrics {
+	m := telemetry.New()
+	m.Registry.MustRegister(outbox.Collector(pool))
+	return m
+}
+
 // openPool connects to the database the config names.
 func openPool(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, error) {
 	if cfg.PGURL == "" {
@@ -72,12 +81,12 @@ func openPool(ctx context.Context, cfg *config.Config) (*pgxpool.Pool, error) {
 // cfg.DataDir and listening on listen ("" for in-process only).
 func open(ctx context.Context, cfg *config.Config, log *slog.Logger,
 	listen string) (*runtime, error) {
-	r := &runtime{cfg: cfg, log: log, metrics: telemetry.New()}
+	r := &runtime{cfg: cfg, log: log}
 	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	r.pool = pool
+	r.pool, r.metrics = pool, newMetrics(pool)
 	if cfg.Migrate {
 		if err := store.Migrate(ctx, pool); err != nil {
 			r.close()

@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/platform/bus"
@@ -336,5 +338,36 @@ func TestRunSendsStaleBatches(t *testing.T) {
 	}
 	if n := stored(t, pool); n != 0 {
 		t.Fatalf("%d batches left, want 0", n)
+	}
+}
+
+func TestCollector(t *testing.T) {
+	pool, o, _, _ := logged(t)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(outbox.Collector(pool))
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP crawlspace_outbox_batches Batches of events stored and not yet acknowledged by JetStream.
+# TYPE crawlspace_outbox_batches gauge
+crawlspace_outbox_batches 0
+`), "crawlspace_outbox_batches"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, pool, o, "work", events("a", 1))
+	put(t, pool, o, "work", events("b", 1))
+	if _, err := pool.Exec(t.Context(),
+		`UPDATE outbox SET created_at = now() - interval '90 seconds'
+		WHERE id = (SELECT min(id) FROM outbox)`); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
+	}
+	if got["crawlspace_outbox_batches"] != 2 || got["crawlspace_outbox_oldest_seconds"] < 90 {
+		t.Fatalf("gathered %v, want 2 batches, the oldest 90 s or more", got)
 	}
 }
