@@ -18,6 +18,7 @@ import (
 type crawlOutput struct {
 	Ref      string            `json:"ref"`
 	Digest   string            `json:"digest"`
+	Platform string            `json:"platform"`
 	OS       crawlOS           `json:"os"`
 	Layers   []crawler.Layer   `json:"layers"`
 	Packages []crawler.Package `json:"packages"`
@@ -113,8 +114,9 @@ func writeCrawlJSON(w io.Writer, imgs []*crawler.Image, list bool) error {
 // crawlJSON is the crawlOutput of img.
 func crawlJSON(img *crawler.Image) crawlOutput {
 	out := crawlOutput{
-		Ref: img.Ref, Digest: img.Digest, Layers: img.Layers, Packages: img.Packages,
-		Files: img.Files, Configs: img.ConfigFiles, Config: img.Config,
+		Ref: img.Ref, Digest: img.Digest, Platform: img.Platform, Layers: img.Layers,
+		Packages: img.Packages,
+		Files:    img.Files, Configs: img.ConfigFiles, Config: img.Config,
 		OS: crawlOS{ID: img.OS.ID, VersionID: img.OS.VersionID, Codename: img.OS.Codename,
 			Name: img.OS.Name, Variant: img.OS.Variant},
 	}
@@ -133,9 +135,9 @@ func writeCrawlTable(w io.Writer, img *crawler.Image) error {
 	if img.OS.Variant != "" {
 		osName += " (" + img.OS.Variant + ")"
 	}
-	fmt.Fprintf(tw, "ref\t%s\ndigest\t%s\nos\t%s\nlayers\t%d\nfiles\t%d\npackages\t%d\n"+
-		"config files\t%d\n\n", img.Ref, img.Digest, osName, len(img.Layers), len(img.Files),
-		len(img.Packages), len(img.ConfigFiles))
+	fmt.Fprintf(tw, "ref\t%s\ndigest\t%s\nplatform\t%s\nos\t%s\nlayers\t%d\nfiles\t%d\n"+
+		"packages\t%d\nconfig files\t%d\n\n", img.Ref, img.Digest, img.Platform, osName,
+		len(img.Layers), len(img.Files), len(img.Packages), len(img.ConfigFiles))
 	fmt.Fprintln(tw, "ECOSYSTEM\tNAME\tVERSION\tARCH\tSOURCE\tLAYER")
 	for _, p := range img.Packages {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\n", p.Ecosystem, p.Name, p.Version, p.Arch,

@@ -2,7 +2,6 @@ package crawler_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"crawlspace.dev/services/crawler"
 	"crawlspace.dev/services/crawler/osrelease"
+	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/platform/bus"
 	"crawlspace.dev/services/platform/bus/bustest"
 	"crawlspace.dev/services/platform/store/storetest"
@@ -46,28 +46,6 @@ func testImages(t *testing.T) string {
 	return dir
 }
 
-// installed lists the rootfs's installed packages as dpkg-query reports
-// them: "name arch version source-name source-version", sorted.
-func installed(t *testing.T, rootfs string) []string {
-	t.Helper()
-	format := "${db:Status-Status} ${Package} ${Architecture} ${Version} " +
-		"${source:Package} ${source:Version}\n"
-	cmd := exec.Command("dpkg-query", "--admindir="+filepath.Join(rootfs, "var/lib/dpkg"),
-		"-W", "-f", format)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("dpkg-query: %v", err)
-	}
-	var lines []string
-	for line := range strings.Lines(string(out)) {
-		if rest, ok := strings.CutPrefix(line, "installed "); ok {
-			lines = append(lines, strings.TrimSpace(rest))
-		}
-	}
-	sort.Strings(lines)
-	return lines
-}
-
 func packageLines(pkgs []crawler.Package) []string {
 	var lines []string
 	for _, p := range pkgs {
@@ -81,7 +59,7 @@ func packageLines(pkgs []crawler.Package) []string {
 func TestCrawlBookworm(t *testing.T) {
 	dir := testImages(t)
 	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
-	want := installed(t, filepath.Join(dir, "rootfs/bookworm"))
+	want := ocitest.InstalledPackages(t, filepath.Join(dir, "rootfs/bookworm"))
 	if len(want) < 80 {
 		t.Fatalf("dpkg-query found %d installed packages in the rootfs, want a minbase", len(want))
 	}
@@ -129,7 +107,7 @@ func TestCrawlDebianSuites(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.suite, func(t *testing.T) {
 			rootfs := suiteRootfs(t, dir, tt.suite)
-			want := installed(t, rootfs)
+			want := ocitest.InstalledPackages(t, rootfs)
 			if len(want) < tt.min {
 				t.Fatalf("dpkg-query found %d installed packages in %s, want at least %d",
 					len(want), rootfs, tt.min)
@@ -199,7 +177,7 @@ func TestHandleNamedBookworm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := installed(t, filepath.Join(dir, "rootfs/bookworm"))
+	want := ocitest.InstalledPackages(t, filepath.Join(dir, "rootfs/bookworm"))
 	if files != len(img.Files) || pkgs != len(want) || user != "1000:1000" {
 		t.Errorf("stored %d files, %d packages, user %q; want %d, %d, 1000:1000",
 			files, pkgs, user, len(img.Files), len(want))

@@ -22,6 +22,7 @@ import (
 	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/platform/bus"
 	"crawlspace.dev/services/platform/bus/bustest"
+	"crawlspace.dev/services/platform/fixtures"
 	"crawlspace.dev/services/platform/store"
 	"crawlspace.dev/services/platform/store/storetest"
 )
@@ -35,11 +36,11 @@ const rootHash = "$6$Zp5Qd3x1$PRw8aPj0mHq1Y1c7oVn9lQ5m3uC0S6xDkYV1lTg5hN4eF2rB8s
 // hash.
 func stageImage(t *testing.T) []ocitest.Layer {
 	t.Helper()
-	status, err := os.ReadFile("/work/shared/fixtures/pkgdb/dpkg/debian-12-gce-subset.status")
+	status, err := os.ReadFile(fixtures.Path(t, "pkgdb/dpkg/debian-12-gce-subset.status"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	passwd, err := os.ReadFile("/work/shared/fixtures/configs/alpine-3.10.4-etc/passwd")
+	passwd, err := os.ReadFile(fixtures.Path(t, "configs/alpine-3.10.4-etc/passwd"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/cli"
+	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/platform/bus"
 	"crawlspace.dev/services/platform/store/storetest"
 )
@@ -243,26 +244,6 @@ func (p *pipeline) rows(query string, args ...any) []string {
 	return out
 }
 
-// dpkgQuery lists the installed packages of rootfs with dpkg-query itself,
-// as "name arch version source source-version" lines, sorted.
-func dpkgQuery(t *testing.T, rootfs string) []string {
-	t.Helper()
-	out, err := exec.Command("dpkg-query", "--admindir="+filepath.Join(rootfs, "var/lib/dpkg"),
-		"-W", "-f", "${db:Status-Status} ${Package} ${Architecture} ${Version} "+
-			"${source:Package} ${source:Version}\n").Output()
-	if err != nil {
-		t.Fatalf("dpkg-query: %v", err)
-	}
-	var pkgs []string
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if status, rest, _ := strings.Cut(l, " "); status == "installed" {
-			pkgs = append(pkgs, rest)
-		}
-	}
-	slices.Sort(pkgs)
-	return pkgs
-}
-
 // fix is one (notice, source, fixed version) line of a DSA-format list.
 type fix struct{ notice, source, version string }
 
@@ -348,7 +329,7 @@ func TestPipeline(t *testing.T) {
 
 	t.Run("packages equal dpkg-query", func(t *testing.T) {
 		for ref, rootfs := range map[string]string{bookworm: "bookworm", planted: "bookworm-ssh"} {
-			want := dpkgQuery(t, filepath.Join(images, "rootfs", rootfs))
+			want := ocitest.InstalledPackages(t, filepath.Join(images, "rootfs", rootfs))
 			got := p.rows(`SELECT name, arch, version, source_name, source_version
 				FROM image_packages WHERE image_digest = $1 ORDER BY 1, 2`, digests[ref])
 			slices.Sort(got)
@@ -361,7 +342,7 @@ func TestPipeline(t *testing.T) {
 	t.Run("vulnerable packages equal dpkg --compare-versions", func(t *testing.T) {
 		fixes := readFixes(t, derived, "bookworm")
 		for ref, rootfs := range map[string]string{bookworm: "bookworm", planted: "bookworm-ssh"} {
-			pkgs := dpkgQuery(t, filepath.Join(images, "rootfs", rootfs))
+			pkgs := ocitest.InstalledPackages(t, filepath.Join(images, "rootfs", rootfs))
 			want := expectedFindings(t, pkgs, fixes)
 			got := p.rows(`SELECT package, notice_id FROM findings
 				WHERE image_digest = $1 AND resolved_at IS NULL ORDER BY 1, 2`, digests[ref])
@@ -510,7 +491,7 @@ func TestNoticesAfterCrawl(t *testing.T) {
 	}
 
 	p.loadNotices(derived)
-	pkgs := dpkgQuery(t, filepath.Join(images, "rootfs", "bookworm"))
+	pkgs := ocitest.InstalledPackages(t, filepath.Join(images, "rootfs", "bookworm"))
 	want := expectedFindings(t, pkgs, readFixes(t, derived, "bookworm"))
 	if len(want) == 0 {
 		t.Fatal("the derived notices make no package vulnerable; the test would prove nothing")

@@ -2,15 +2,13 @@ package osrelease_test
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"crawlspace.dev/services/crawler/osrelease"
+	"crawlspace.dev/services/platform/fixtures"
 )
-
-const fixtures = "/work/shared/fixtures/pkgdb/os-release"
 
 func TestParseFixtures(t *testing.T) {
 	tests := []struct {
@@ -46,7 +44,7 @@ func TestParseFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(fixtures, tt.file))
+			data, err := os.ReadFile(fixtures.Path(t, "pkgdb/os-release/"+tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,12 +84,12 @@ func TestVars(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	entries, err := os.ReadDir(fixtures)
+	entries, err := os.ReadDir(fixtures.Path(f, "pkgdb/os-release"))
 	if err != nil {
 		f.Fatal(err)
 	}
 	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(fixtures, e.Name()))
+		data, err := os.ReadFile(fixtures.Path(f, "pkgdb/os-release/"+e.Name()))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -6,12 +6,11 @@ import (
 	"testing"
 
 	"crawlspace.dev/services/crawler/shadow"
+	"crawlspace.dev/services/platform/fixtures"
 )
 
-const alpineShadow = "/work/shared/fixtures/configs/alpine-3.10.4-etc/shadow"
-
 func TestRedactAlpine(t *testing.T) {
-	data, err := os.ReadFile(alpineShadow)
+	data, err := os.ReadFile(fixtures.Path(t, "configs/alpine-3.10.4-etc/shadow"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -199,6 +201,42 @@ func Write(t testing.TB, dir, tag, user string, layers ...Layer) string {
 	return "oci:" + dir + ":" + tag
 }
 
+// WriteIndex writes an OCI layout under dir whose tag names an image index
+// of imgs, keyed by platform ("linux/arm64"), and returns its "oci:"
+// reference.
+func WriteIndex(t testing.TB, dir, tag string, imgs map[string]*Image) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "blobs/sha256"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`))
+	var manifests []map[string]any
+	for platform, img := range imgs {
+		for d, data := range img.Blobs {
+			writeBlob(t, dir, d, data)
+		}
+		md := ManifestDigest(img.Manifest)
+		writeBlob(t, dir, md, img.Manifest)
+		manifests = append(manifests, map[string]any{
+			"mediaType": mediaManifest, "digest": md, "size": len(img.Manifest),
+			"platform": withPlatform(t, []byte("{}"), platform),
+		})
+	}
+	index := marshal(t, map[string]any{
+		"schemaVersion": 2, "mediaType": mediaIndex, "manifests": manifests,
+	})
+	id := ManifestDigest(index)
+	writeBlob(t, dir, id, index)
+	writeFile(t, filepath.Join(dir, "index.json"), marshal(t, map[string]any{
+		"schemaVersion": 2,
+		"manifests": []map[string]any{{
+			"mediaType": mediaIndex, "digest": id, "size": len(index),
+			"annotations": map[string]string{"org.opencontainers.image.ref.name": tag},
+		}},
+	}))
+	return "oci:" + dir + ":" + tag
+}
+
 // Push uploads img to registry (host:port, plain HTTP) as repo:tag with the
 // distribution API's monolithic uploads, and returns the manifest digest.
 func Push(t testing.TB, registry, repo, tag string, img *Image) string {
@@ -306,4 +344,25 @@ func writeFile(t testing.TB, p string, data []byte) {
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// InstalledPackages lists the packages installed in the root filesystem
+// rootfs as dpkg-query itself reports them, the oracle a crawl is held
+// against: "name arch version source-name source-version" lines, sorted.
+func InstalledPackages(t testing.TB, rootfs string) []string {
+	t.Helper()
+	out, err := exec.Command("dpkg-query", "--admindir="+filepath.Join(rootfs, "var/lib/dpkg"),
+		"-W", "-f", "${db:Status-Status} ${Package} ${Architecture} ${Version} "+
+			"${source:Package} ${source:Version}\n").Output()
+	if err != nil {
+		t.Fatalf("dpkg-query: %v", err)
+	}
+	var lines []string
+	for line := range strings.Lines(string(out)) {
+		if rest, ok := strings.CutPrefix(line, "installed "); ok {
+			lines = append(lines, strings.TrimSpace(rest))
+		}
+	}
+	slices.Sort(lines)
+	return lines
 }

@@ -10,13 +10,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"crawlspace.dev/services/crawler/pkgdb/dpkg"
+	"crawlspace.dev/services/platform/fixtures"
 )
-
-const fixtures = "/work/shared/fixtures/pkgdb/dpkg"
 
 func parseFixture(t testing.TB, name string) []dpkg.Package {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fixtures, name))
+	data, err := os.ReadFile(fixtures.Path(t, "pkgdb/dpkg/"+name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +96,7 @@ func TestParseAgainstDpkgQuery(t *testing.T) {
 		}
 		t.Skip("dpkg-query is not installed")
 	}
-	files, err := filepath.Glob(filepath.Join(fixtures, "*.status"))
+	files, err := filepath.Glob(filepath.Join(fixtures.Path(t, "pkgdb/dpkg"), "*.status"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no status fixtures: %v", err)
 	}
@@ -185,7 +184,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join(fixtures, "*.status"))
+	files, err := filepath.Glob(filepath.Join(fixtures.Path(f, "pkgdb/dpkg"), "*.status"))
 	if err != nil {
 		f.Fatal(err)
 	}
