@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -36,14 +37,51 @@ func New(t testing.TB) *bus.Bus {
 	t.Cleanup(nc.Close)
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	bs, err := bus.New(nc, bus.Options{Prefix: "t" + hex.EncodeToString(b)})
+	prefix := "t" + hex.EncodeToString(b)
+	bs, err := bus.New(nc, bus.Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { deleteStreams(t, url, strings.ToUpper(prefix)+"_") })
 	if err := bs.Declare(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return bs
+}
+
+// deleteStreams deletes the streams on the server at url whose names start
+// with prefix, so that a shared server does not keep every test's
+// messages. It connects anew, since the test may have closed its own
+// connection.
+func deleteStreams(t testing.TB, url, prefix string) {
+	nc, err := bus.Connect(url)
+	if err != nil {
+		t.Errorf("delete test streams: %v", err)
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Errorf("delete test streams: %v", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	names := js.StreamNames(ctx)
+	var mine []string
+	for name := range names.Name() {
+		if strings.HasPrefix(name, prefix) {
+			mine = append(mine, name)
+		}
+	}
+	if err := names.Err(); err != nil {
+		t.Errorf("list test streams: %v", err)
+	}
+	for _, name := range mine {
+		if err := js.DeleteStream(ctx, name); err != nil {
+			t.Errorf("delete test stream %s: %v", name, err)
+		}
+	}
 }
 
 // Closed returns a bus on the same streams as b whose connection is
