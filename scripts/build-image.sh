@@ -41,8 +41,10 @@ build_binary() {
 	fi
 	local start
 	start=$(date +%s.%N)
-	(cd "$REPO_ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$1" ./services/cmd/crawlspace) ||
-		die "go build ./services/cmd/crawlspace failed; to package a prebuilt binary, set CRAWLSPACE_BINARY"
+	(cd "$REPO_ROOT" &&
+		CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$1" ./services/cmd/crawlspace) ||
+		die "go build ./services/cmd/crawlspace failed;" \
+			"to package a prebuilt binary, set CRAWLSPACE_BINARY"
 	log "go build crawlspace: $(elapsed_since "$start")"
 }
 
@@ -89,7 +91,8 @@ umoci config --image "$OUT:$TAG" \
 	--config.env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
 	--config.label "org.opencontainers.image.source=$SOURCE" \
 	--config.label "org.opencontainers.image.title=crawlspace" \
-	--config.label "org.opencontainers.image.revision=$(git -C "$REPO_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)" \
+	--config.label "org.opencontainers.image.revision=$(
+		git -C "$REPO_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)" \
 	--os linux --architecture "$(go env GOARCH)" \
 	--history.created_by "scripts/build-image.sh"
 umoci gc --layout "$OUT"

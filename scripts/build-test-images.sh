@@ -44,10 +44,13 @@ mirror() {
 		m=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
 	fi
 	if [[ -z $m && -f /etc/apt/sources.list ]]; then
-		m=$(awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' \
-			/etc/apt/sources.list)
+		m=$(awk '$1 == "deb" && $0 !~ /security/ {
+			for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit }
+		}' /etc/apt/sources.list)
 	fi
-	[[ -n $m ]] || die "no Debian mirror found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
+	[[ -n $m ]] ||
+		die "no Debian mirror found in /etc/apt/sources.list.d/debian.sources" \
+			"or /etc/apt/sources.list"
 	printf '%s\n' "$m"
 }
 
@@ -281,7 +284,8 @@ main() {
 
 	build_extra_suites
 
-	oci_key="recipe=$RECIPE $(stamp_id "$l/bookworm.tar.stamp") $(stamp_id "$l/bookworm-ssh.tar.stamp")"
+	oci_key="recipe=$RECIPE $(stamp_id "$l/bookworm.tar.stamp")"
+	oci_key+=" $(stamp_id "$l/bookworm-ssh.tar.stamp")"
 	oci_key+=" $(stamp_id "$l/planted.tar.stamp")"
 	for s in "${BUILT_SUITES[@]}"; do
 		oci_key+=" $(stamp_id "$l/$s.tar.stamp")"

@@ -82,7 +82,8 @@ render() {
 		cat "$WORK/$name.lint" >&2
 		fail "helm lint --strict ($name)"
 	fi
-	if ! "$HELM" template crawlspace "$CHART" --namespace scan "$@" >"$WORK/$name.yaml" 2>"$WORK/$name.err"; then
+	if ! "$HELM" template crawlspace "$CHART" --namespace scan "$@" \
+		>"$WORK/$name.yaml" 2>"$WORK/$name.err"; then
 		cat "$WORK/$name.err" >&2
 		fail "helm template ($name)"
 		echo '[]' >"$WORK/$name.json"
@@ -124,11 +125,13 @@ must_fail() {
 # Helpers shared by the jq expressions.
 JQ_DEFS='
 def kind($k): map(select(.kind == $k));
-def deploy($s): kind("Deployment") | map(select(.metadata.labels["app.kubernetes.io/component"] == $s)) | .[0];
+def deploy($s): kind("Deployment")
+	| map(select(.metadata.labels["app.kubernetes.io/component"] == $s)) | .[0];
 def container: .spec.template.spec.containers[0];
 def env($n): container.env | map(select(.name == $n)) | .[0];
 def job: kind("Job") | .[0];
-def scaled($s): kind("ScaledObject") | map(select(.metadata.labels["app.kubernetes.io/component"] == $s)) | .[0];
+def scaled($s): kind("ScaledObject")
+	| map(select(.metadata.labels["app.kubernetes.io/component"] == $s)) | .[0];
 '
 
 # check_common NAME asserts what holds for every set of values.
@@ -151,7 +154,8 @@ check_common() {
 			"$JQ_DEFS"' deploy($stage) | (container.envFrom[0].configMapRef.name == "crawlspace-env")
 			and (env("CRAWLSPACE_PG_URL").valueFrom.secretKeyRef.name | type == "string")' "$s"
 		expect "$name" "$s Deployment: prometheus.io/scrape annotation and resources" \
-			"$JQ_DEFS"' deploy($stage) | .spec.template.metadata.annotations["prometheus.io/scrape"] == "true"
+			"$JQ_DEFS"' deploy($stage)
+			| .spec.template.metadata.annotations["prometheus.io/scrape"] == "true"
 			and (container.resources.requests.cpu | type == "string")' "$s"
 	done
 	expect "$name" "ConfigMap sets NATS URL, JSON logs, HTTP addr, insecure registries" \
@@ -159,7 +163,8 @@ check_common() {
 		| (.CRAWLSPACE_NATS_URL | startswith("nats://")) and .CRAWLSPACE_LOG_FORMAT == "json"
 		and .CRAWLSPACE_HTTP_ADDR == ":9090" and has("CRAWLSPACE_INSECURE_REGISTRIES")'
 	expect "$name" "migrate Job is a pre-upgrade hook running [migrate]" \
-		"$JQ_DEFS"' job | (.metadata.annotations["helm.sh/hook"] | split(",") | index("pre-upgrade") != null)
+		"$JQ_DEFS"' job
+		| (.metadata.annotations["helm.sh/hook"] | split(",") | index("pre-upgrade") != null)
 		and .spec.template.spec.containers[0].args == ["migrate"]
 		and (.spec.template.spec.containers[0].env | any(.name == "CRAWLSPACE_PG_URL"))
 		and .spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem == true'
@@ -183,31 +188,40 @@ expect default "each stage has its replicas from values" \
 	| map(.spec.replicas) == [2, 1, 1, 1]'
 expect default "migrate Job is pre-install,pre-upgrade and reads the hook Secret" \
 	"$JQ_DEFS"' job.metadata.annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
-	and (job.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name == "crawlspace-migrate")'
+	and (job.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name
+		== "crawlspace-migrate")'
 expect default "hook Secret precedes the Job and is deleted after the hooks succeed" \
-	"$JQ_DEFS"' kind("Secret") | map(select(.metadata.name == "crawlspace-migrate")) | .[0].metadata.annotations
+	"$JQ_DEFS"' kind("Secret") | map(select(.metadata.name == "crawlspace-migrate"))
+	| .[0].metadata.annotations
 	| .["helm.sh/hook"] == "pre-install,pre-upgrade" and (.["helm.sh/hook-weight"] | tonumber) < 0
 	and (.["helm.sh/hook-delete-policy"] | contains("hook-succeeded"))'
 expect default "stages read the URL Secret made from postgresql.url" \
-	"$JQ_DEFS"' (kind("Secret") | map(select(.metadata.name == "crawlspace-pg-url")) | .[0].stringData.url
-	| startswith("postgres://")) and (deploy("crawler") | env("CRAWLSPACE_PG_URL").valueFrom.secretKeyRef
-	== {name: "crawlspace-pg-url", key: "url"})'
+	"$JQ_DEFS"' (kind("Secret") | map(select(.metadata.name == "crawlspace-pg-url"))
+	| .[0].stringData.url | startswith("postgres://"))
+	and (deploy("crawler") | env("CRAWLSPACE_PG_URL").valueFrom.secretKeyRef
+		== {name: "crawlspace-pg-url", key: "url"})'
 
 # --- every option on --------------------------------------------------------
 render all-on "${ALL_ON[@]}"
 check_common all-on
 expect all-on "bundled NATS runs nats:2.x with -js and a monitoring port" \
-	"$JQ_DEFS"' kind("StatefulSet") | map(select(.metadata.name == "crawlspace-nats")) | .[0].spec.template.spec.containers[0]
-	| (.image | startswith("nats:2")) and (.args | index("-js") != null) and (.args | index("-m") != null)'
+	"$JQ_DEFS"' kind("StatefulSet") | map(select(.metadata.name == "crawlspace-nats"))
+	| .[0].spec.template.spec.containers[0]
+	| (.image | startswith("nats:2")) and (.args | index("-js") != null)
+	and (.args | index("-m") != null)'
 expect all-on "bundled PostgreSQL runs postgres:15 with its password from the Secret" \
-	"$JQ_DEFS"' kind("StatefulSet") | map(select(.metadata.name == "crawlspace-postgresql")) | .[0].spec.template.spec.containers[0]
-	| .image == "postgres:15" and (.env | any(.name == "POSTGRES_PASSWORD" and .valueFrom.secretKeyRef.name == "crawlspace-postgresql"))'
+	"$JQ_DEFS"' kind("StatefulSet") | map(select(.metadata.name == "crawlspace-postgresql"))
+	| .[0].spec.template.spec.containers[0]
+	| .image == "postgres:15" and (.env | any(.name == "POSTGRES_PASSWORD"
+		and .valueFrom.secretKeyRef.name == "crawlspace-postgresql"))'
 expect all-on "stages use the bundled servers" \
-	"$JQ_DEFS"' (kind("ConfigMap") | map(select(.metadata.name == "crawlspace-env")) | .[0].data.CRAWLSPACE_NATS_URL
-	== "nats://crawlspace-nats:4222") and (deploy("matcher") | env("CRAWLSPACE_PG_URL").valueFrom.secretKeyRef
-	== {name: "crawlspace-postgresql", key: "url"})'
+	"$JQ_DEFS"' (kind("ConfigMap") | map(select(.metadata.name == "crawlspace-env"))
+	| .[0].data.CRAWLSPACE_NATS_URL == "nats://crawlspace-nats:4222")
+	and (deploy("matcher") | env("CRAWLSPACE_PG_URL").valueFrom.secretKeyRef
+		== {name: "crawlspace-postgresql", key: "url"})'
 expect all-on "bundled PostgreSQL URL points at its Service" \
-	"$JQ_DEFS"' kind("Secret") | map(select(.metadata.name == "crawlspace-postgresql")) | .[0].stringData.url
+	"$JQ_DEFS"' kind("Secret") | map(select(.metadata.name == "crawlspace-postgresql"))
+	| .[0].stringData.url
 	| test("^postgres://crawlspace:[A-Za-z0-9]{32}@crawlspace-postgresql:5432/crawlspace")'
 expect all-on "migrate Job runs post-install with the bundled PostgreSQL" \
 	"$JQ_DEFS"' job.metadata.annotations["helm.sh/hook"] == "post-install,pre-upgrade"'
@@ -215,30 +229,37 @@ expect all-on "ServiceMonitor scrapes the metrics port of the metrics Service" \
 	"$JQ_DEFS"' kind("ServiceMonitor") | length == 1 and (.[0].spec.endpoints[0].port == "metrics")
 	and .[0].spec.selector.matchLabels["app.kubernetes.io/component"] == "metrics"'
 expect all-on "image pinned by digest" \
-	"$JQ_DEFS"' deploy("crawler") | container.image | endswith("@sha256:0000000000000000000000000000000000000000000000000000000000000000")'
+	"$JQ_DEFS"' deploy("crawler") | container.image
+	| endswith("@sha256:0000000000000000000000000000000000000000000000000000000000000000")'
 expect all-on "insecure registries joined with commas" \
-	"$JQ_DEFS"' kind("ConfigMap") | map(select(.metadata.name == "crawlspace-env")) | .[0].data.CRAWLSPACE_INSECURE_REGISTRIES
-	== "registry.local:5000,127.0.0.1:5000"'
+	"$JQ_DEFS"' kind("ConfigMap") | map(select(.metadata.name == "crawlspace-env"))
+	| .[0].data.CRAWLSPACE_INSECURE_REGISTRIES == "registry.local:5000,127.0.0.1:5000"'
 expect all-on "ScaledObjects for crawler, matcher, compliance; none for notices" \
 	"$JQ_DEFS"' kind("ScaledObject") | map(.metadata.labels["app.kubernetes.io/component"]) | sort
 	== ["compliance", "crawler", "matcher"]'
 expect all-on "ScaledObject triggers name each stage's stream and durable consumer" \
 	"$JQ_DEFS"' [scaled("crawler"), scaled("matcher"), scaled("compliance")]
-	| map([.spec.triggers[] | select(.type == "nats-jetstream") | .metadata | "\(.stream)/\(.consumer)"])
-	== [["IMAGES/crawler"], ["IMAGES/matcher-images", "NOTICES/matcher-notices"], ["IMAGES/compliance"]]'
-expect all-on "ScaledObjects read the bundled NATS monitoring endpoint and target their Deployment" \
+	| map([.spec.triggers[] | select(.type == "nats-jetstream")
+		| .metadata | "\(.stream)/\(.consumer)"])
+	== [["IMAGES/crawler"], ["IMAGES/matcher-images", "NOTICES/matcher-notices"],
+		["IMAGES/compliance"]]'
+expect all-on \
+	"ScaledObjects read the bundled NATS monitoring endpoint and target their Deployment" \
 	"$JQ_DEFS"' kind("ScaledObject") | all(.spec.triggers[0].metadata.natsServerMonitoringEndpoint
 	== "crawlspace-nats.scan.svc:8222" and .spec.scaleTargetRef.name == .metadata.name)'
 expect all-on "KEDA owns the replicas of scaled stages; notices keeps its own" \
-	"$JQ_DEFS"' (deploy("crawler").spec | has("replicas") | not) and deploy("notices").spec.replicas == 1'
+	"$JQ_DEFS"' (deploy("crawler").spec | has("replicas") | not)
+	and deploy("notices").spec.replicas == 1'
 
 # --- an existing Secret for the URL -----------------------------------------
 render existing "${EXISTING[@]}"
 check_common existing
 expect existing "no chart-made URL Secret; stages and migrate Job read the existing one" \
 	"$JQ_DEFS"' (kind("Secret") | length == 0)
-	and (deploy("compliance") | env("CRAWLSPACE_PG_URL").valueFrom.secretKeyRef == {name: "crawlspace-db", key: "dsn"})
-	and (job.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef == {name: "crawlspace-db", key: "dsn"})'
+	and (deploy("compliance") | env("CRAWLSPACE_PG_URL").valueFrom.secretKeyRef
+		== {name: "crawlspace-db", key: "dsn"})
+	and (job.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef
+		== {name: "crawlspace-db", key: "dsn"})'
 expect existing "ScaledObjects use keda.natsMonitoringEndpoint" \
 	"$JQ_DEFS"' kind("ScaledObject") | length == 3
 	and all(.spec.triggers[0].metadata.natsServerMonitoringEndpoint == "nats.nats.svc:8222")'
@@ -256,7 +277,8 @@ for args in default all-on; do
 		>"$WORK/notes-$args.txt" 2>&1; then
 		cat "$WORK/notes-$args.txt" >&2
 		fail "helm install --dry-run=client ($args)"
-	elif ! grep -qF "pub image.named '{\"ref\":\"docker.io/library/nginx:1.27\"}'" "$WORK/notes-$args.txt"; then
+	elif ! grep -qF "pub image.named '{\"ref\":\"docker.io/library/nginx:1.27\"}'" \
+		"$WORK/notes-$args.txt"; then
 		fail "NOTES.txt ($args) does not say how to trigger a scan"
 	fi
 done

@@ -38,7 +38,8 @@ main() {
 	indexes=("$LISTS"/*bookworm-security*_Packages*)
 	shopt -u nullglob
 	((${#indexes[@]})) ||
-		die "no bookworm-security index in $LISTS (*bookworm-security*_Packages*): add bookworm-security to apt's sources and run apt-get update"
+		die "no bookworm-security index in $LISTS (*bookworm-security*_Packages*):" \
+			"add bookworm-security to apt's sources and run apt-get update"
 
 	today=$(LC_ALL=C date '+%d %b %Y')
 	mkdir -p "$(dirname "$OUT")"
@@ -66,7 +67,8 @@ main() {
 		END { flush() }
 	' | LC_ALL=C sort -u -t "$(printf '\t')" -k1,1 -k2,2 |
 		awk -F '\t' -v today="$today" '{
-			printf "[%s] DSA-%d-1 %s - derived from the bookworm-security archive index\n", today, 900000 + NR, $1
+			printf "[%s] DSA-%d-1 %s - derived from the bookworm-security archive index\n",
+				today, 900000 + NR, $1
 			printf "\t[bookworm] - %s %s\n", $1, $2
 		}' >"$tmp"
 	[[ -s $tmp ]] || die "no packages found in ${indexes[*]}"

@@ -59,7 +59,8 @@ start_local_registry() {
 		log "using the registry already answering on $REGISTRY_ADDR"
 		return 0
 	fi
-	port_in_use "${REGISTRY_ADDR##*:}" && die "$REGISTRY_ADDR is taken by something that is not a registry"
+	port_in_use "${REGISTRY_ADDR##*:}" &&
+		die "$REGISTRY_ADDR is taken by something that is not a registry"
 	start_registry "$STATE/registry" "$REGISTRY_ADDR"
 }
 
