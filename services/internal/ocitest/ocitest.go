@@ -351,8 +351,15 @@ func writeFile(t testing.TB, p string, data []byte) {
 // against: "name arch version source-name source-version" lines, sorted.
 func InstalledPackages(t testing.TB, rootfs string) []string {
 	t.Helper()
-	out, err := exec.Command("dpkg-query", "--admindir="+filepath.Join(rootfs, "var/lib/dpkg"),
-		"-W", "-f", "${db:Status-Status} ${Package} ${Architecture} ${Version} "+
+	return DpkgQuery(t, filepath.Join(rootfs, "var/lib/dpkg"))
+}
+
+// DpkgQuery is [InstalledPackages] of the dpkg database directory
+// admindir, which holds a status file.
+func DpkgQuery(t testing.TB, admindir string) []string {
+	t.Helper()
+	out, err := exec.Command("dpkg-query", "--admindir="+admindir, "-W", "-f",
+		"${db:Status-Status} ${Package} ${Architecture} ${Version} "+
 			"${source:Package} ${source:Version}\n").Output()
 	if err != nil {
 		t.Fatalf("dpkg-query: %v", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"crawlspace.dev/services/crawler/pkgdb/dpkg"
+	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/platform/fixtures"
 )
 
@@ -89,8 +90,7 @@ func TestParseDebian12(t *testing.T) {
 // TestParseAgainstDpkgQuery checks every fixture against dpkg-query reading
 // the same file, the reference reader of the format.
 func TestParseAgainstDpkgQuery(t *testing.T) {
-	query, err := exec.LookPath("dpkg-query")
-	if err != nil {
+	if _, err := exec.LookPath("dpkg-query"); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatal("dpkg-query is not installed")
 		}
@@ -102,7 +102,7 @@ func TestParseAgainstDpkgQuery(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			want := dpkgQuery(t, query, f)
+			want := dpkgQuery(t, f)
 			var got []string
 			for _, p := range parseFixture(t, filepath.Base(f)) {
 				got = append(got, strings.Join([]string{p.Name, p.Arch, p.Version,
@@ -116,7 +116,7 @@ func TestParseAgainstDpkgQuery(t *testing.T) {
 }
 
 // dpkgQuery lists the installed packages of status file f, in file order.
-func dpkgQuery(t *testing.T, query, f string) []string {
+func dpkgQuery(t *testing.T, f string) []string {
 	t.Helper()
 	dir := t.TempDir()
 	data, err := os.ReadFile(f)
@@ -126,19 +126,7 @@ func dpkgQuery(t *testing.T, query, f string) []string {
 	if err := os.WriteFile(filepath.Join(dir, "status"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	format := "${db:Status-Status} ${Package} ${Architecture} ${Version} " +
-		"${source:Package} ${source:Version}\n"
-	out, err := exec.Command(query, "--admindir="+dir, "-W", "-f", format).Output()
-	if err != nil {
-		t.Fatalf("dpkg-query: %v", err)
-	}
-	var lines []string
-	for line := range strings.Lines(string(out)) {
-		if rest, ok := strings.CutPrefix(line, "installed "); ok {
-			lines = append(lines, strings.TrimSpace(rest))
-		}
-	}
-	return sortLike(t, lines, data)
+	return sortLike(t, ocitest.DpkgQuery(t, dir), data)
 }
 
 // sortLike orders dpkg-query's lines (sorted by name) as the packages
