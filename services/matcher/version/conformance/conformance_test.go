@@ -6,6 +6,7 @@ import (
 
 	"crawlspace.dev/services/matcher/version/dpkg"
 	"crawlspace.dev/services/matcher/version/rpm"
+	"crawlspace.dev/services/matcher/version/versiontest"
 )
 
 // minPairs is the least number of real pairs each oracle must see.
@@ -30,7 +31,7 @@ var dpkgHard = [][2]string{
 // on real versions from the Debian and Ubuntu fixtures, with epoch-added
 // variants, and on the hard cases.
 func TestDpkgAgainstTool(t *testing.T) {
-	needTool(t, "dpkg")
+	versiontest.NeedTool(t, "dpkg")
 	c := debianVersions(t)
 	pairs := append(c.pairs(minPairs), dpkgHard...)
 	for _, v := range c.versions["curl"] {
@@ -46,9 +47,9 @@ func TestDpkgAgainstTool(t *testing.T) {
 			t.Fatalf("Compare(%q, %q): %v", p[0], p[1], err)
 		}
 		got[i] = r
-		claims[i] = [3]string{p[0], relation(r), p[1]}
+		claims[i] = [3]string{p[0], versiontest.Relation(r), p[1]}
 	}
-	holds := dpkgHolds(t, claims)
+	holds := versiontest.DpkgHolds(t, claims)
 	counts := map[int]int{}
 	for i, p := range pairs {
 		counts[got[i]]++
@@ -77,7 +78,7 @@ var rpmHard = [][2]string{
 // TestRPMAgainstTool holds rpm.Compare against rpm's own vercmp on real
 // EVRs from the Red Hat family fixtures and on the hard cases.
 func TestRPMAgainstTool(t *testing.T) {
-	needTool(t, "rpm")
+	versiontest.NeedTool(t, "rpm")
 	c := rpmVersions(t)
 	pairs := append(c.pairs(minPairs), rpmHard...)
 	want := rpmOrder(t, pairs)

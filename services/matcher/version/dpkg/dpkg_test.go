@@ -2,17 +2,15 @@ package dpkg_test
 
 import (
 	"cmp"
-	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	debversion "github.com/knqyf263/go-deb-version"
 
 	"crawlspace.dev/services/matcher/version/dpkg"
+	"crawlspace.dev/services/matcher/version/versiontest"
 	"crawlspace.dev/services/platform/fixtures"
 )
 
@@ -56,9 +54,10 @@ func TestCompareNamed(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("Compare(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 			}
-			if oracle := dpkgOracle(t, [][2]string{{tt.a, tt.b}}); oracle[0] != tt.want {
-				t.Errorf("dpkg says %q vs %q is %d; the case expects %d",
-					tt.a, tt.b, oracle[0], tt.want)
+			claim := [3]string{tt.a, versiontest.Relation(tt.want), tt.b}
+			if holds := versiontest.DpkgHolds(t, [][3]string{claim}); holds[0] != "1" {
+				t.Errorf("dpkg says %q %s %q does not hold (%s); the case expects it",
+					tt.a, claim[1], tt.b, holds[0])
 			}
 		})
 	}
@@ -85,71 +84,6 @@ func TestCompareInvalid(t *testing.T) {
 			}
 		})
 	}
-}
-
-// oracleScript prints -1, 0 or 1 for each "a b" line on stdin, as dpkg
-// orders them, or "err" when dpkg rejects a version.
-const oracleScript = `
-while read -r a b; do
-	dpkg --compare-versions "$a" lt "$b" 2>/dev/null; r=$?
-	if [ $r -eq 0 ]; then echo -1; continue; fi
-	if [ $r -ne 1 ]; then echo err; continue; fi
-	if dpkg --compare-versions "$a" eq "$b"; then echo 0; else echo 1; fi
-done`
-
-// dpkgOracle asks dpkg to order every pair, in two shells at once.
-func dpkgOracle(t *testing.T, pairs [][2]string) []int {
-	t.Helper()
-	const shards = 2
-	out := make([]int, len(pairs))
-	errs := make([]error, shards)
-	var wg sync.WaitGroup
-	for s := range shards {
-		wg.Go(func() { errs[s] = oracleShard(pairs, out, s, shards) })
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
-}
-
-// oracleShard orders pairs s, s+n, s+2n... into out.
-func oracleShard(pairs [][2]string, out []int, s, n int) error {
-	var in strings.Builder
-	var idx []int
-	for i := s; i < len(pairs); i += n {
-		fmt.Fprintf(&in, "%s %s\n", pairs[i][0], pairs[i][1])
-		idx = append(idx, i)
-	}
-	if len(idx) == 0 {
-		return nil
-	}
-	cmd := exec.Command("sh", "-c", oracleScript)
-	cmd.Stdin = strings.NewReader(in.String())
-	res, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("run dpkg oracle: %w", err)
-	}
-	lines := strings.Fields(string(res))
-	if len(lines) != len(idx) {
-		return fmt.Errorf("dpkg oracle gave %d answers for %d pairs", len(lines), len(idx))
-	}
-	for j, l := range lines {
-		switch l {
-		case "-1":
-			out[idx[j]] = -1
-		case "0":
-			out[idx[j]] = 0
-		case "1":
-			out[idx[j]] = 1
-		default:
-			return fmt.Errorf("dpkg rejects %q vs %q", pairs[idx[j]][0], pairs[idx[j]][1])
-		}
-	}
-	return nil
 }
 
 // FuzzCompare checks that Compare is an order (reflexive, antisymmetric)
