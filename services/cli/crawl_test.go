@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -30,13 +29,7 @@ func crawlCmd(t *testing.T, args ...string) []byte {
 // are what dpkg-query reports of the same root filesystem, each with the
 // layer that installed it, and files, configs and config follow.
 func TestCrawlJSON(t *testing.T) {
-	dir := os.Getenv("CRAWLSPACE_TEST_IMAGES")
-	if dir == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CRAWLSPACE_TEST_IMAGES is not set; scripts/test.sh sets it")
-		}
-		t.Skip("CRAWLSPACE_TEST_IMAGES is not set; run scripts/test.sh")
-	}
+	dir := ocitest.Images(t)
 	data := crawlCmd(t, "--format", "json", "oci:"+filepath.Join(dir, "oci")+":bookworm")
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(data, &keys); err != nil {

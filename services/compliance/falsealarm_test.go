@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"crawlspace.dev/services/compliance"
+	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/platform/fixtures"
 )
 
@@ -80,13 +81,7 @@ func TestNoFalseAlarms(t *testing.T) {
 // built from, as the crawler would store it.
 func bookworm(tb testing.TB) *compliance.Features {
 	tb.Helper()
-	dir := os.Getenv("CRAWLSPACE_TEST_IMAGES")
-	if dir == "" {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("CRAWLSPACE_TEST_IMAGES is not set; scripts/test.sh sets it")
-		}
-		tb.Skip("CRAWLSPACE_TEST_IMAGES is not set; run scripts/test.sh")
-	}
+	dir := ocitest.Images(tb)
 	root := filepath.Join(dir, "rootfs", "bookworm")
 	f := &compliance.Features{OS: compliance.OS{ID: "debian", VersionID: "12",
 		Codename: "bookworm"}, ConfigFiles: map[string]string{},

@@ -17,26 +17,12 @@ import (
 	"crawlspace.dev/services/platform/store/storetest"
 )
 
-// testEnv returns the environment variable name, skipping the test outside
-// CI when it is unset and failing it under CI.
-func testEnv(t *testing.T, name, why string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set; %s", name, why)
-		}
-		t.Skipf("%s is not set; %s", name, why)
-	}
-	return v
-}
-
 // testImages returns CRAWLSPACE_TEST_IMAGES, the directory that
 // scripts/build-test-images.sh fills, checking that it holds the bookworm
 // artifacts.
 func testImages(t *testing.T) string {
 	t.Helper()
-	dir := testEnv(t, "CRAWLSPACE_TEST_IMAGES", "run scripts/build-test-images.sh and set it")
+	dir := ocitest.Images(t)
 	for _, p := range []string{"rootfs/bookworm/var/lib/dpkg/status", "oci/index.json",
 		"bookworm.docker-archive.tar"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
@@ -58,7 +44,7 @@ func packageLines(pkgs []crawler.Package) []string {
 
 func TestCrawlBookworm(t *testing.T) {
 	dir := testImages(t)
-	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
+	reg := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
 	want := ocitest.InstalledPackages(t, filepath.Join(dir, "rootfs/bookworm"))
 	if len(want) < 80 {
 		t.Fatalf("dpkg-query found %d installed packages in the rootfs, want a minbase", len(want))
@@ -93,7 +79,7 @@ func TestCrawlBookworm(t *testing.T) {
 // test registry and compares it with its rootfs.
 func TestCrawlDebianSuites(t *testing.T) {
 	dir := testImages(t)
-	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
+	reg := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
 	tests := []struct {
 		suite   string
 		version string
@@ -153,7 +139,7 @@ func suiteRootfs(t *testing.T, dir, suite string) string {
 // files, through the stage.
 func TestHandleNamedBookworm(t *testing.T) {
 	dir := testImages(t)
-	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
+	reg := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
 	pool, _ := storetest.New(t)
 	st := crawler.New(pool, bustest.New(t), crawler.Options{InsecureRegistries: []string{reg}})
 	ref := "docker://" + reg + "/test/debian:bookworm"
@@ -236,10 +222,7 @@ func checkBookworm(t *testing.T, img *crawler.Image) {
 // decompressing the gzip layer dominates, and from its uncompressed
 // docker-archive, where tar reading and file scanning do.
 func BenchmarkCrawlBookworm(b *testing.B) {
-	dir := os.Getenv("CRAWLSPACE_TEST_IMAGES")
-	if dir == "" {
-		b.Skip("CRAWLSPACE_TEST_IMAGES is not set")
-	}
+	dir := ocitest.Images(b)
 	for _, ref := range []string{
 		"oci:" + filepath.Join(dir, "oci") + ":bookworm",
 		"docker-archive:" + filepath.Join(dir, "bookworm.docker-archive.tar"),

@@ -298,7 +298,7 @@ func TestCrawlErrors(t *testing.T) {
 }
 
 func TestCrawlRegistryNotFound(t *testing.T) {
-	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
+	reg := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
 	opts := crawler.CrawlOptions{InsecureRegistries: []string{reg}}
 	for _, ref := range []string{
 		"docker://" + reg + "/crawlspace/no-such-repo:latest",

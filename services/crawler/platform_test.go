@@ -28,7 +28,7 @@ func platformImage(t *testing.T, platform, version string) *ocitest.Image {
 // each platform keeps a history of its own, and the platform that did not
 // move still has one stretch.
 func TestTagHistoryPerPlatform(t *testing.T) {
-	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
+	reg := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
 	pool, _ := storetest.New(t)
 	b := bustest.New(t)
 	st := crawler.New(pool, b, crawler.Options{Platform: crawler.PlatformAll,
@@ -83,7 +83,7 @@ func TestTagHistoryPerPlatform(t *testing.T) {
 // TestTagHistoryLateObservations observes a tag out of order, as
 // redeliveries do: each observation lands in the stretch of its own time.
 func TestTagHistoryLateObservations(t *testing.T) {
-	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
+	reg := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
 	pool, _ := storetest.New(t)
 	b := bustest.New(t)
 	st := crawler.New(pool, b, crawler.Options{InsecureRegistries: []string{reg}})

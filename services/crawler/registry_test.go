@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -27,13 +26,7 @@ import (
 // htpasswd, on a free loopback port, and returns its host:port.
 func authRegistry(t *testing.T, user, password string) string {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("docker-registry is not installed (Debian's docker-registry package)")
-		}
-		t.Skip("docker-registry is not installed")
-	}
+	bin := ocitest.Tool(t, "docker-registry")
 	dir := t.TempDir()
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
@@ -160,7 +153,7 @@ func TestCrawlRegistryAuth(t *testing.T) {
 }
 
 func TestCrawlRetryAfter(t *testing.T) {
-	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
+	reg := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
 	repo := "crawlspace-test/ratelimit-" + randomName(t)
 	want := ocitest.Push(t, reg, repo, "v1", transportImage(t, "amd64"))
 

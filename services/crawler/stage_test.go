@@ -86,7 +86,7 @@ func snapshot(t *testing.T, pool *pgxpool.Pool) map[string][]string {
 
 func TestHandleNamed(t *testing.T) {
 	b := bustest.New(t)
-	reg := testEnv(t, "CRAWLSPACE_TEST_REGISTRY", "it names the test registry (host:port)")
+	reg := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
 	suffix := randomName(t)
 
 	layers := stageImage(t)

@@ -52,7 +52,7 @@ var e2eTags = 60
 // test registry's catalog with `crawlspace collect registry` and waits until
 // the running pipeline has crawled, matched and checked every one.
 func TestCollectRegistryThroughPipeline(t *testing.T) {
-	registry := need(t, "CRAWLSPACE_TEST_REGISTRY")
+	registry := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix := "collect-" + hex.EncodeToString(b)
@@ -179,7 +179,7 @@ func getJSON(t *testing.T, url string, v any) int {
 // `crawlspace all`, on the same port as its metrics and health, and waits
 // until the pipeline has matched and checked every name the run published.
 func TestCollectByHTTPThroughAll(t *testing.T) {
-	registry := need(t, "CRAWLSPACE_TEST_REGISTRY")
+	registry := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix := "api-" + hex.EncodeToString(b)
@@ -410,7 +410,7 @@ const hubOfficial, hubOthers = 50, 4
 // that every name was crawled, matched and checked and that the popularity
 // Hub gave is stored.
 func TestCollectHubThroughPipeline(t *testing.T) {
-	registry := need(t, "CRAWLSPACE_TEST_REGISTRY")
+	registry := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
 	began := time.Now()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)

@@ -36,8 +36,8 @@ type planted struct {
 // pipeline, and checks every planted violation is found where it was
 // planted and every control passes.
 func TestComplianceImages(t *testing.T) {
-	registry := need(t, "CRAWLSPACE_TEST_REGISTRY")
-	images := need(t, "CRAWLSPACE_TEST_IMAGES")
+	registry := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
+	images := ocitest.Env(t, "CRAWLSPACE_TEST_IMAGES")
 	base := bookwormLayer(t, filepath.Join(images, "oci"))
 	rootfs := filepath.Join(images, "rootfs", "bookworm")
 

@@ -32,20 +32,6 @@ import (
 	"crawlspace.dev/services/platform/store/storetest"
 )
 
-// need returns the environment variable name, skipping the test when it is
-// unset outside CI and failing it under CI.
-func need(t *testing.T, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set; scripts/test.sh sets it", name)
-		}
-		t.Skipf("%s is not set; run scripts/test.sh", name)
-	}
-	return v
-}
-
 // pipeline is one running `crawlspace all` with the client side of a test.
 type pipeline struct {
 	t       *testing.T
@@ -311,13 +297,13 @@ func expectedFindings(t *testing.T, pkgs []string, fixes []fix) []string {
 }
 
 func TestPipeline(t *testing.T) {
-	registry := need(t, "CRAWLSPACE_TEST_REGISTRY")
-	images := need(t, "CRAWLSPACE_TEST_IMAGES")
+	registry := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
+	images := ocitest.Env(t, "CRAWLSPACE_TEST_IMAGES")
 	// The DSA list in the fixtures predates bookworm, so the notices here
 	// are derived from the machine's own bookworm-security archive index by
 	// scripts/derive-notices.sh: one DSA-format entry per source package and
 	// version the security archive ships. They are not real DSAs.
-	derived := need(t, "CRAWLSPACE_TEST_NOTICES")
+	derived := ocitest.Env(t, "CRAWLSPACE_TEST_NOTICES")
 
 	p := start(t, registry)
 	p.loadNotices(derived)
@@ -477,9 +463,9 @@ func (p *pipeline) snapshot() map[string][]string {
 // the findings the crawl-after-notices order gives in TestPipeline, which is
 // what dpkg --compare-versions says.
 func TestNoticesAfterCrawl(t *testing.T) {
-	registry := need(t, "CRAWLSPACE_TEST_REGISTRY")
-	images := need(t, "CRAWLSPACE_TEST_IMAGES")
-	derived := need(t, "CRAWLSPACE_TEST_NOTICES")
+	registry := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
+	images := ocitest.Env(t, "CRAWLSPACE_TEST_IMAGES")
+	derived := ocitest.Env(t, "CRAWLSPACE_TEST_NOTICES")
 	p := start(t, registry)
 
 	bookworm := registry + "/test/debian:bookworm"

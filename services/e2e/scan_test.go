@@ -7,14 +7,15 @@ import (
 	"testing"
 
 	"crawlspace.dev/services/cli"
+	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/platform/store/storetest"
 )
 
 // TestScanCommand runs `crawlspace scan` the way a user does for a one-off
 // scan: no NATS server named, so every stage runs inside the command.
 func TestScanCommand(t *testing.T) {
-	registry := need(t, "CRAWLSPACE_TEST_REGISTRY")
-	derived := need(t, "CRAWLSPACE_TEST_NOTICES")
+	registry := ocitest.Env(t, "CRAWLSPACE_TEST_REGISTRY")
+	derived := ocitest.Env(t, "CRAWLSPACE_TEST_NOTICES")
 	_, pgURL := storetest.New(t)
 	dataDir := t.TempDir()
 	common := []string{"--pg-url", pgURL, "--data-dir", dataDir, "--log-level", "warn"}

@@ -358,7 +358,7 @@ func InstalledPackages(t testing.TB, rootfs string) []string {
 // admindir, which holds a status file.
 func DpkgQuery(t testing.TB, admindir string) []string {
 	t.Helper()
-	out, err := exec.Command("dpkg-query", "--admindir="+admindir, "-W", "-f",
+	out, err := exec.Command(Tool(t, "dpkg-query"), "--admindir="+admindir, "-W", "-f",
 		"${db:Status-Status} ${Package} ${Architecture} ${Version} "+
 			"${source:Package} ${source:Version}\n").Output()
 	if err != nil {
@@ -372,4 +372,42 @@ func DpkgQuery(t testing.TB, admindir string) []string {
 	}
 	slices.Sort(lines)
 	return lines
+}
+
+// Env returns the environment variable name, which scripts/test.sh sets to
+// a real component or the test images. When it is unset the test is
+// skipped, or fails when CI is set, so that a green CI run means the real
+// path ran.
+func Env(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set; scripts/test.sh sets it", name)
+		}
+		t.Skipf("%s is not set; run scripts/test.sh", name)
+	}
+	return v
+}
+
+// Images returns CRAWLSPACE_TEST_IMAGES, the directory
+// scripts/build-test-images.sh fills, as [Env] does.
+func Images(t testing.TB) string {
+	t.Helper()
+	return Env(t, "CRAWLSPACE_TEST_IMAGES")
+}
+
+// Tool returns the path of the program name, an oracle or a real
+// component the test runs. When it is not installed the test is skipped,
+// or fails when CI is set.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed; scripts/test.sh installs it", name)
+		}
+		t.Skipf("%s is not installed", name)
+	}
+	return p
 }

@@ -2,7 +2,6 @@ package dpkg_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,12 +89,7 @@ func TestParseDebian12(t *testing.T) {
 // TestParseAgainstDpkgQuery checks every fixture against dpkg-query reading
 // the same file, the reference reader of the format.
 func TestParseAgainstDpkgQuery(t *testing.T) {
-	if _, err := exec.LookPath("dpkg-query"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("dpkg-query is not installed")
-		}
-		t.Skip("dpkg-query is not installed")
-	}
+	ocitest.Tool(t, "dpkg-query")
 	files, err := filepath.Glob(filepath.Join(fixtures.Path(t, "pkgdb/dpkg"), "*.status"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no status fixtures: %v", err)

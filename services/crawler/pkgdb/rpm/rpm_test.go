@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"crawlspace.dev/services/crawler/pkgdb/rpm"
+	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/platform/fixtures"
 )
 
@@ -18,12 +19,7 @@ import (
 // file name rpm looks for, as `rpm --dbpath` reports them.
 func rpmQuery(t *testing.T, db, name string) []string {
 	t.Helper()
-	if _, err := exec.LookPath("rpm"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("rpm is not installed: %v", err)
-		}
-		t.Skipf("rpm is not installed: %v", err)
-	}
+	ocitest.Tool(t, "rpm")
 	dir := t.TempDir()
 	data, err := os.ReadFile(db)
 	if err != nil {

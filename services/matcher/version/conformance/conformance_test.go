@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/matcher/version/dpkg"
 	"crawlspace.dev/services/matcher/version/rpm"
 	"crawlspace.dev/services/matcher/version/versiontest"
@@ -31,7 +32,7 @@ var dpkgHard = [][2]string{
 // on real versions from the Debian and Ubuntu fixtures, with epoch-added
 // variants, and on the hard cases.
 func TestDpkgAgainstTool(t *testing.T) {
-	versiontest.NeedTool(t, "dpkg")
+	ocitest.Tool(t, "dpkg")
 	c := debianVersions(t)
 	pairs := append(c.pairs(minPairs), dpkgHard...)
 	for _, v := range c.versions["curl"] {
@@ -78,7 +79,7 @@ var rpmHard = [][2]string{
 // TestRPMAgainstTool holds rpm.Compare against rpm's own vercmp on real
 // EVRs from the Red Hat family fixtures and on the hard cases.
 func TestRPMAgainstTool(t *testing.T) {
-	versiontest.NeedTool(t, "rpm")
+	ocitest.Tool(t, "rpm")
 	c := rpmVersions(t)
 	pairs := append(c.pairs(minPairs), rpmHard...)
 	want := rpmOrder(t, pairs)

@@ -2,23 +2,13 @@ package versiontest
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
-)
 
-// NeedTool skips, or under CI fails, when an oracle is not installed.
-func NeedTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is the oracle and is not installed", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-}
+	"crawlspace.dev/services/internal/ocitest"
+)
 
 // Relation names the order c (-1, 0 or 1) as dpkg --compare-versions
 // spells it: lt, eq or gt.
@@ -46,7 +36,7 @@ done`
 // still catches every disagreement. Two shells share the work.
 func DpkgHolds(t *testing.T, claims [][3]string) []string {
 	t.Helper()
-	NeedTool(t, "dpkg")
+	ocitest.Tool(t, "dpkg")
 	const shards = 2
 	out := make([]string, len(claims))
 	errs := make([]error, shards)

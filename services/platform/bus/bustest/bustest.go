@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/platform/bus"
 )
 
@@ -23,13 +23,7 @@ import (
 // is set.
 func New(t testing.TB) *bus.Bus {
 	t.Helper()
-	url := os.Getenv("CRAWLSPACE_TEST_NATS")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CRAWLSPACE_TEST_NATS is not set; scripts/test.sh sets it")
-		}
-		t.Skip("CRAWLSPACE_TEST_NATS is not set; run scripts/test.sh")
-	}
+	url := ocitest.Env(t, "CRAWLSPACE_TEST_NATS")
 	nc, err := bus.Connect(url)
 	if err != nil {
 		t.Fatal(err)

@@ -7,12 +7,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
-	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"crawlspace.dev/services/internal/ocitest"
 	"crawlspace.dev/services/platform/store"
 )
 
@@ -20,14 +20,7 @@ import (
 // fails when CI is set, so that a green CI run means the database ran.
 func URL(t testing.TB) string {
 	t.Helper()
-	url := os.Getenv("CRAWLSPACE_TEST_PG")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CRAWLSPACE_TEST_PG is not set; scripts/test.sh sets it")
-		}
-		t.Skip("CRAWLSPACE_TEST_PG is not set; run scripts/test.sh")
-	}
-	return url
+	return ocitest.Env(t, "CRAWLSPACE_TEST_PG")
 }
 
 // New creates an empty database, applies the migrations, and drops it when
