@@ -13,7 +13,7 @@ import (
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/collector"
-	"crawlspace.dev/services/collector/registry/registrytest"
+	"crawlspace.dev/services/internal/registrytest"
 	"crawlspace.dev/services/platform/bus"
 	"crawlspace.dev/services/platform/bus/bustest"
 	"crawlspace.dev/services/platform/fetch"

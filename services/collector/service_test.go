@@ -14,7 +14,7 @@ import (
 
 	crawlspacev1 "crawlspace.dev/proto/crawlspace/v1"
 	"crawlspace.dev/services/collector"
-	"crawlspace.dev/services/collector/registry/registrytest"
+	"crawlspace.dev/services/internal/registrytest"
 )
 
 // teamRefs returns the refs seed pushes under team/ with tag.

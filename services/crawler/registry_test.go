@@ -4,75 +4,20 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"crawlspace.dev/services/crawler"
 	"crawlspace.dev/services/internal/ocitest"
+	"crawlspace.dev/services/internal/registrytest"
 )
-
-// authRegistry starts a docker-registry that takes user:password by
-// htpasswd, on a free loopback port, and returns its host:port.
-func authRegistry(t *testing.T, user, password string) string {
-	t.Helper()
-	bin := ocitest.Tool(t, "docker-registry")
-	dir := t.TempDir()
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeTestFile(t, filepath.Join(dir, "htpasswd"), []byte(user+":"+string(hash)+"\n"))
-	addr := freeAddr(t)
-	writeTestFile(t, filepath.Join(dir, "config.yml"), fmt.Appendf(nil, `version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: %s/data}}
-http: {addr: %s}
-auth: {htpasswd: {realm: crawlspace-test, path: %s/htpasswd}}
-`, dir, addr, dir))
-	cmd := exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	for range 100 {
-		res, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusUnauthorized {
-				return addr
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("docker-registry on %s did not come up", addr)
-	return ""
-}
-
-// freeAddr returns a loopback host:port nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 // proxy serves a reverse proxy to registry; before, when set, may answer
 // a request itself by returning true. It returns the proxy's host:port.
@@ -102,7 +47,7 @@ func authFile(t *testing.T, name, registry, user, password string) string {
 
 func TestCrawlRegistryAuth(t *testing.T) {
 	const user, password = "crawler", "s3cret-pass"
-	reg := authRegistry(t, user, password)
+	reg := registrytest.Start(t, user, password).Host
 	// ocitest pushes without credentials, so through a proxy adding them.
 	pusher := proxy(t, reg, func(_ http.ResponseWriter, r *http.Request) bool {
 		r.SetBasicAuth(user, password)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,8 +21,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"crawlspace.dev/services/cli"
-	"crawlspace.dev/services/collector/registry/registrytest"
 	"crawlspace.dev/services/internal/ocitest"
+	"crawlspace.dev/services/internal/registrytest"
 )
 
 // pushVariants pushes into each of repos one small image under every tag,
@@ -133,19 +132,6 @@ func TestCollectRegistryThroughPipeline(t *testing.T) {
 	t.Logf("%d names collected, crawled, matched and checked", len(want))
 }
 
-// freeAddr returns a loopback address with a port no one listened on a
-// moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	must(t, ln.Close())
-	return addr
-}
-
 // startServing is [start] with the HTTP server of `crawlspace all` on addr,
 // so that the test can reach the collector's API.
 func startServing(t *testing.T, registry, addr string) *pipeline {
@@ -185,7 +171,7 @@ func TestCollectByHTTPThroughAll(t *testing.T) {
 	prefix := "api-" + hex.EncodeToString(b)
 	want := pushVariants(t, registry, []string{prefix + "/a", prefix + "/b"},
 		[]string{"1.0", "1.1", "2.0"})
-	addr := freeAddr(t)
+	addr := ocitest.FreeAddr(t)
 	p := startServing(t, registry, addr)
 	base := "http://" + addr
 

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"crawlspace.dev/services/collector/registry"
-	"crawlspace.dev/services/collector/registry/registrytest"
+	"crawlspace.dev/services/internal/registrytest"
 	"crawlspace.dev/services/platform/fetch"
 	"crawlspace.dev/services/platform/fixtures"
 	"crawlspace.dev/services/platform/registryauth"

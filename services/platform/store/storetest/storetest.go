@@ -27,6 +27,17 @@ func URL(t testing.TB) string {
 // the test ends. It returns the pool and the database's URL.
 func New(t testing.TB) (*pgxpool.Pool, string) {
 	t.Helper()
+	pool, dbURL := Empty(t)
+	if err := store.Migrate(context.Background(), pool); err != nil {
+		t.Fatalf("migrate test database: %v", err)
+	}
+	return pool, dbURL
+}
+
+// Empty is [New] without the migrations, for tests of the migrations
+// themselves.
+func Empty(t testing.TB) (*pgxpool.Pool, string) {
+	t.Helper()
 	ctx := context.Background()
 	base := URL(t)
 	admin, err := pgx.Connect(ctx, base)
@@ -61,8 +72,5 @@ func New(t testing.TB) (*pgxpool.Pool, string) {
 		defer c.Close(context.Background())
 		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	})
-	if err := store.Migrate(ctx, pool); err != nil {
-		t.Fatalf("migrate test database: %v", err)
-	}
 	return pool, dbURL
 }

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"crawlspace.dev/services/internal/ocitest"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -38,16 +38,13 @@ func (r *Registry) URL() string { return "http://" + r.Host }
 
 // Start runs docker-registry on a free port with storage in a temporary
 // directory until the test ends. With a user, it requires that login
-// through htpasswd basic auth. It fails the test when the binary is
-// missing.
+// through htpasswd basic auth. Without the binary the test is skipped, or
+// fails when CI is set.
 func Start(t testing.TB, user, password string) *Registry {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Fatalf("docker-registry is not installed: %v", err)
-	}
+	bin := ocitest.Tool(t, "docker-registry")
 	dir := t.TempDir()
-	r := &Registry{Host: freeAddr(t), User: user, Password: password}
+	r := &Registry{Host: ocitest.FreeAddr(t), User: user, Password: password}
 	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"+
 		"    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), r.Host)
 	if user != "" {
@@ -78,16 +75,6 @@ func Start(t testing.TB, user, password string) *Registry {
 	})
 	r.waitReady(t)
 	return r
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func writeFile(t testing.TB, path, body string) {
