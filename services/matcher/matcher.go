@@ -75,9 +75,14 @@ func (s *Stage) HandleCrawled(ctx context.Context, m *bus.Message) error {
 		return fmt.Errorf("%w: image.crawled without digest", bus.ErrMalformed)
 	}
 	id := "matched:" + ev.GetDigest() + ":" + ev.GetRunId() + ":" + ev.GetRef()
-	resent, err := s.out.Resend(ctx, id)
-	if err != nil {
-		return fmt.Errorf("announce earlier match of %s: %w", ev.GetDigest(), err)
+	// Only a redelivery can find events of its own stored; [Stage.Run]
+	// sends those that others left.
+	resent := 0
+	if m.Attempt > 1 {
+		var err error
+		if resent, err = s.out.Resend(ctx, id); err != nil {
+			return fmt.Errorf("announce earlier match of %s: %w", ev.GetDigest(), err)
+		}
 	}
 
 	start := time.Now()

@@ -33,6 +33,7 @@ func TestEventsSurviveFailedPublish(t *testing.T) {
 	if err := broken.HandleCrawled(t.Context(), msg); err == nil {
 		t.Fatal("HandleCrawled on a closed bus succeeded")
 	}
+	msg.Attempt++ // the redelivery
 	if err := e.stage.HandleCrawled(t.Context(), msg); err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +55,7 @@ func TestEventsSurviveFailedPublish(t *testing.T) {
 	if err := broken.HandleNotice(t.Context(), nmsg); err == nil {
 		t.Fatal("HandleNotice on a closed bus succeeded")
 	}
+	nmsg.Attempt++
 	if err := e.stage.HandleNotice(t.Context(), nmsg); err != nil {
 		t.Fatal(err)
 	}
