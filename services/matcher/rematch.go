@@ -122,7 +122,7 @@ func (s *Stage) rematchNotice(ctx context.Context, ev *crawlspacev1.NoticeParsed
 	if _, err := s.out.Resend(ctx, source); err != nil {
 		return 0, fmt.Errorf("announce earlier rematch: %w", err)
 	}
-	affs, err := noticeAffected(ctx, s.pool, id)
+	affs, err := s.noticeAffected(ctx, id)
 	if err != nil {
 		return 0, err
 	}
@@ -248,11 +248,6 @@ func (s *Stage) decideCandidates(ctx context.Context, id string, idx Index) (
 	return cols, nil
 }
 
-// querier is a pool or a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
 // imageChange is what a rematch changed for one image: whether the notice
 // had an open finding on it before and has one after.
 type imageChange struct {
@@ -261,8 +256,8 @@ type imageChange struct {
 }
 
 // noticeAffected reads the notice's affected rows.
-func noticeAffected(ctx context.Context, q querier, id string) ([]Affected, error) {
-	rows, err := q.Query(ctx, `
+func (s *Stage) noticeAffected(ctx context.Context, id string) ([]Affected, error) {
+	rows, err := s.pool.Query(ctx, `
 		SELECT notice_id, ecosystem, release, package, fixed_version, status, ranges
 		FROM affected WHERE notice_id = $1`, id)
 	if err != nil {
