@@ -83,7 +83,8 @@ func TestCrawlJSON(t *testing.T) {
 func TestCrawlAllPlatforms(t *testing.T) {
 	imgs := map[string]*ocitest.Image{}
 	for _, p := range []string{"linux/amd64", "linux/arm64/v8"} {
-		imgs[p] = ocitest.BuildPlatform(t, p, "0:0", ocitest.Layer{
+		cfg := ocitest.Config{Platform: p, Runtime: map[string]any{"User": "0:0"}}
+		imgs[p] = ocitest.BuildConfig(t, cfg, ocitest.Layer{
 			MediaType: ocitest.MediaTarGzip, Blob: ocitest.Gzip(t, ocitest.Tar(t,
 				ocitest.Entry{Name: "etc/os-release", Body: "ID=debian\nVERSION_ID=\"12\"\n"}))})
 	}

@@ -16,7 +16,8 @@ import (
 // version tells rebuilds apart.
 func platformImage(t *testing.T, platform, version string) *ocitest.Image {
 	t.Helper()
-	return ocitest.BuildPlatform(t, platform, "0:0", gzLayer(t,
+	cfg := ocitest.Config{Platform: platform, Runtime: map[string]any{"User": "0:0"}}
+	return ocitest.BuildConfig(t, cfg, gzLayer(t,
 		entry{Name: "etc/os-release", Body: osRelease},
 		entry{Name: "var/lib/dpkg/status", Body: "Package: base-files\nStatus: install ok " +
 			"installed\nArchitecture: all\nVersion: " + version + "\n\n"},

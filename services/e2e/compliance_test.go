@@ -460,43 +460,9 @@ func push(t *testing.T, registry, repo, tag string, base ocitest.Layer,
 	t.Helper()
 	top := ocitest.Layer{MediaType: ocitest.MediaTarGzip,
 		Blob: ocitest.Gzip(t, ocitest.Tar(t, entries...))}
-	img := ocitest.Build(t, cfg.User, base, top)
-	withConfig(t, img, cfg)
+	history := append([]string{"/bin/sh -c #(nop) ADD " +
+		"file:9c2b1b4d2f0a7e7c3b5e0c1d8f6a4b2e9d7c5a3f1e0b8d6c4a2f0e9d7c5b3a1 in / "},
+		cfg.history...)
+	img := ocitest.BuildConfig(t, ocitest.Config{Runtime: cfg, History: history}, base, top)
 	ocitest.Push(t, registry, repo, tag, img)
-}
-
-// withConfig replaces img's config with one carrying cfg and a history of
-// the base's ADD followed by cfg's steps.
-// TODO(crawlspace): ocitest.Build sets only User; give it the whole
-// runtime config and history, and drop this.
-func withConfig(t *testing.T, img *ocitest.Image, cfg imageConfig) {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(img.Manifest, &m); err != nil {
-		t.Fatal(err)
-	}
-	desc := m["config"].(map[string]any)
-	old := desc["digest"].(string)
-	var c map[string]any
-	if err := json.Unmarshal(img.Blobs[old], &c); err != nil {
-		t.Fatal(err)
-	}
-	c["config"] = cfg
-	history := []map[string]any{{"created_by": "/bin/sh -c #(nop) ADD " +
-		"file:9c2b1b4d2f0a7e7c3b5e0c1d8f6a4b2e9d7c5a3f1e0b8d6c4a2f0e9d7c5b3a1 in / "}}
-	for _, h := range cfg.history {
-		history = append(history, map[string]any{"created_by": h})
-	}
-	c["history"] = history
-	data, err := json.Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	delete(img.Blobs, old)
-	d := ocitest.ManifestDigest(data)
-	img.Blobs[d] = data
-	desc["digest"], desc["size"] = d, len(data)
-	if img.Manifest, err = json.Marshal(m); err != nil {
-		t.Fatal(err)
-	}
 }

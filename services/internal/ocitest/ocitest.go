@@ -133,13 +133,27 @@ type Image struct {
 // first.
 func Build(t testing.TB, user string, layers ...Layer) *Image {
 	t.Helper()
-	return BuildPlatform(t, "linux/amd64", user, layers...)
+	return BuildConfig(t, Config{Runtime: map[string]any{"User": user}}, layers...)
 }
 
-// BuildPlatform returns an image for platform ("linux/arm64/v8") with
-// config user and layers, lowest first.
-func BuildPlatform(t testing.TB, platform, user string, layers ...Layer) *Image {
+// Config is what [BuildConfig] writes in an image's config.
+type Config struct {
+	// Platform is os/architecture[/variant]; empty means linux/amd64.
+	Platform string
+	// Runtime is the config's "config" object: User, Env, ExposedPorts
+	// and the rest, as JSON encodes it.
+	Runtime any
+	// History lists the steps' created_by lines, lowest first; none
+	// writes no history.
+	History []string
+}
+
+// BuildConfig returns an image with config c and layers, lowest first.
+func BuildConfig(t testing.TB, c Config, layers ...Layer) *Image {
 	t.Helper()
+	if c.Platform == "" {
+		c.Platform = "linux/amd64"
+	}
 	img := &Image{Blobs: map[string][]byte{}}
 	var descs []map[string]any
 	var ids []string
@@ -156,12 +170,19 @@ func BuildPlatform(t testing.TB, platform, user string, layers ...Layer) *Image 
 	}
 	// diff_ids should name the uncompressed tars; the crawler never reads
 	// them, so the blob digests stand in.
-	cfg := marshal(t, map[string]any{
+	doc := map[string]any{
 		"created": "2024-05-01T12:00:00Z",
-		"config":  map[string]any{"User": user},
+		"config":  c.Runtime,
 		"rootfs":  map[string]any{"type": "layers", "diff_ids": ids},
-	})
-	cfg = marshal(t, withPlatform(t, cfg, platform))
+	}
+	if len(c.History) > 0 {
+		var steps []map[string]any
+		for _, h := range c.History {
+			steps = append(steps, map[string]any{"created_by": h})
+		}
+		doc["history"] = steps
+	}
+	cfg := marshal(t, withPlatform(t, marshal(t, doc), c.Platform))
 	cfgDigest := ManifestDigest(cfg)
 	img.Blobs[cfgDigest] = cfg
 	img.Manifest = marshal(t, map[string]any{
